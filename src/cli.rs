@@ -1,0 +1,160 @@
+//! The command line: clap definitions for the global options and every subcommand. Doc comments
+//! here are the help text. Parsing only; nothing here validates values beyond their syntax
+//! (that is `settings`) or performs I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cloud::Cloud;
+
+/// Onboard Microsoft CSP customer tenants: sign in once, map clients to tenants, consent a CPV app.
+///
+/// Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 4 not signed in
+/// (run `csp authorize`), 5 partial failure, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "csp", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Which partner sign-in and settings to use
+    #[arg(long, global = true, env = "CSP_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Output format: `table` for people, `json` for scripts, `csv` for spreadsheets
+    #[arg(short, long, global = true, env = "CSP_OUTPUT", value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// Microsoft cloud: public, usgov or china
+    #[arg(long, global = true, env = "CSP_CLOUD", value_name = "CLOUD")]
+    pub cloud: Option<Cloud>,
+
+    /// Directory holding config.toml and mappings.json
+    #[arg(long, global = true, env = "CSP_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// The client→customer mapping file [default: <config-dir>/mappings.json]
+    #[arg(long, global = true, env = "CSP_MAPPINGS", value_name = "FILE")]
+    pub mappings: Option<PathBuf>,
+
+    /// More diagnostics on stderr (repeat for more: -v, -vv, -vvv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Never colour the output (also NO_COLOR)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Authorize(AuthorizeArgs),
+    Status(StatusArgs),
+    Logout(LogoutArgs),
+    Token(TokenArgs),
+}
+
+/// Sign the partner user in (device code) and store the refresh token.
+///
+/// Asks Partner Center for `user_impersonation` plus `offline_access openid profile`, prints
+/// the verification URL and code on stderr, and waits until you have signed in. The refresh
+/// token (and a client secret given on stdin) go to the token store; the user, tenant, client
+/// id, cloud and store go to config.toml.
+///
+/// Examples:
+///   csp authorize --client-id 11111111-2222-3333-4444-555555555555
+///   csp authorize --tenant contoso.onmicrosoft.com --insecure-storage
+///   printf '%s' "$SECRET" | csp authorize --client-id $APP --client-secret-stdin
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct AuthorizeArgs {
+    /// The partner tenant (id or domain) [default: the profile's, else `organizations`]
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+
+    /// The partner's own app registration (also CSP_CLIENT_ID or the profile's client_id)
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
+
+    /// Read the app's client secret from stdin (confidential clients) and store it
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+
+    /// Store the sign-in in <config-dir>/credentials.json (mode 0600) instead of the OS
+    /// keyring; the profile remembers the choice (same as CSP_TOKEN_STORE=file)
+    #[arg(long)]
+    pub insecure_storage: bool,
+}
+
+/// Show who is signed in, and prove the sign-in still works.
+///
+/// Redeems the stored refresh token for a Partner Center access token (skip with
+/// --offline). Exits 4 when there is no sign-in or it no longer works.
+///
+/// Examples:
+///   csp status
+///   csp status --offline -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct StatusArgs {
+    /// Do not contact Microsoft; report what is stored
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Forget the profile's stored sign-in (refresh token and client secret).
+///
+/// Idempotent: succeeds when nothing was stored.
+///
+/// Examples:
+///   csp logout
+///   csp logout --profile fabrikam
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct LogoutArgs {}
+
+/// Print one access token, and nothing else, on stdout.
+///
+/// The token is for Partner Center in the partner tenant unless --resource or --tenant say
+/// otherwise. --refresh-token prints the stored refresh token instead: the one way to move a
+/// sign-in into a CI secret (CSP_REFRESH_TOKEN). Treat both like passwords.
+///
+/// Examples:
+///   curl -H "Authorization: Bearer $(csp token)" https://api.partnercenter.microsoft.com/v1/customers
+///   csp token --resource graph --tenant contoso.onmicrosoft.com
+///   csp token --refresh-token | gh secret set CSP_REFRESH_TOKEN
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct TokenArgs {
+    /// partner-center, graph, or a resource URL such as https://management.azure.com
+    #[arg(long, value_name = "RESOURCE", conflicts_with = "refresh_token")]
+    pub resource: Option<String>,
+
+    /// A customer tenant (id or domain) to get the token in [default: the partner tenant]
+    #[arg(long, value_name = "TENANT", conflicts_with = "refresh_token")]
+    pub tenant: Option<String>,
+
+    /// Print the stored refresh token instead of an access token
+    #[arg(long)]
+    pub refresh_token: bool,
+}

@@ -1,0 +1,240 @@
+//! `csp authorize`: the device-code sign-in, then the refresh token into the store and the
+//! non-secret facts into config.toml.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::auth::{self, AppCredentials, AuthError, Claims, DeviceFlow};
+use crate::cli::AuthorizeArgs;
+use crate::cloud::Cloud;
+use crate::config::{self, ProfileUpdate};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::ids::{self, TenantRef};
+use crate::output::{Render, or_dash};
+use crate::secrets::{StoreKind, StoredSecrets};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeReport {
+    pub profile: String,
+    pub user: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: String,
+    pub cloud: Cloud,
+    pub token_store: StoreKind,
+    pub mfa: Option<bool>,
+}
+
+impl Render for AuthorizeReport {
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        (
+            vec![
+                "profile",
+                "user",
+                "tenantId",
+                "clientId",
+                "cloud",
+                "tokenStore",
+                "mfa",
+            ],
+            vec![vec![
+                self.profile.clone(),
+                or_dash(&self.user),
+                or_dash(&self.tenant_id),
+                self.client_id.clone(),
+                self.cloud.to_string(),
+                self.token_store.to_string(),
+                super::yes_no(self.mfa),
+            ]],
+        )
+    }
+    fn single(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
+    let settings = &ctx.settings;
+    if settings.env_sign_in.refresh_token.is_some() {
+        return Err(CliError::usage(
+            "CSP_REFRESH_TOKEN is set, so csp uses that sign-in and stores nothing",
+            Some("unset CSP_REFRESH_TOKEN to sign in interactively"),
+        ));
+    }
+    let profile = settings.profile_config();
+    let client_id = match &args.client_id {
+        Some(id) => ids::parse_guid(id).ok_or_else(|| {
+            CliError::usage(
+                format!("--client-id must be an application (client) id, a GUID: {id:?}"),
+                None,
+            )
+        })?,
+        None => settings
+            .env_sign_in
+            .client_id
+            .clone()
+            .or(profile.client_id.clone())
+            .ok_or(AuthError::NoClientId)?,
+    };
+    let tenant = match args.tenant.as_deref() {
+        Some(t) => parse_sign_in_tenant(t)?,
+        None => settings
+            .env_sign_in
+            .tenant
+            .clone()
+            .or(profile.tenant.clone())
+            .unwrap_or_else(|| "organizations".into()),
+    };
+    let stdin_secret = if args.client_secret_stdin {
+        Some(read_secret(ctx)?)
+    } else {
+        None
+    };
+    let client_secret = stdin_secret
+        .clone()
+        .or(settings.env_sign_in.client_secret.clone());
+
+    // Find out now, not after the user has signed in, whether the store can be used.
+    let kind = ctx.store_kind(args.insecure_storage);
+    let vault = ctx.vault(kind);
+    vault.load().await?;
+
+    let app = AppCredentials {
+        client_id: client_id.clone(),
+        client_secret,
+    };
+    let http = ctx.token_http()?;
+    let flow = DeviceFlow {
+        http: &http,
+        app: &app,
+        authority: &settings.endpoints.authority,
+        tenant: &tenant,
+        scopes: auth::sign_in_scopes(settings.cloud),
+    };
+    let prompt = flow.start().await?;
+    // The one line that must reach the user even with -q: without it nobody can sign in.
+    ctx.io.err_line(&prompt.message());
+    let spinner = spinner(ctx, prompt.expires_in());
+    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let tokens = tokens?;
+
+    use oauth2::TokenResponse;
+    let refresh_token = tokens.refresh_token().ok_or(AuthError::NoRefreshToken)?;
+    let claims = Claims::from_jwt(tokens.access_token().secret())
+        .unwrap_or_default()
+        .or(tokens
+            .id_token()
+            .and_then(|t| Claims::from_jwt(t.secret()))
+            .unwrap_or_default());
+    let tenant_id = claims.tid.clone().or_else(|| ids::parse_guid(&tenant));
+    let user = claims.user().map(str::to_string);
+    let mfa = claims.mfa();
+    if mfa != Some(true) {
+        ctx.warn(match mfa {
+            Some(false) => "this sign-in did not use multi-factor authentication; Partner Center rejects App+User calls without MFA (since April 2026). Sign in again with MFA",
+            _ => "could not confirm that this sign-in used multi-factor authentication; Partner Center rejects App+User calls without MFA (since April 2026)",
+        });
+    }
+
+    vault
+        .save(StoredSecrets {
+            refresh_token: SecretString::from(refresh_token.secret().to_string()),
+            client_secret: stdin_secret.clone(),
+        })
+        .await?;
+
+    let mut update = ProfileUpdate {
+        set: vec![
+            ("client_id", client_id.clone()),
+            ("tenant", tenant.clone()),
+            ("cloud", settings.cloud.to_string()),
+            ("token_store", kind.to_string()),
+        ],
+        set_bool: vec![("confidential", stdin_secret.is_some())],
+        remove: Vec::new(),
+    };
+    match &tenant_id {
+        Some(t) => update.set.push(("tenant_id", t.clone())),
+        None => update.remove.push("tenant_id"),
+    }
+    match &user {
+        Some(u) => update.set.push(("user", u.clone())),
+        None => update.remove.push("user"),
+    }
+    config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    if kind == StoreKind::File {
+        ctx.note(&format!(
+            "Sign-in stored in {} (mode 0600), as asked; the profile will keep using this file.",
+            settings.credentials_path().display()
+        ));
+    }
+
+    super::emit(
+        ctx,
+        &AuthorizeReport {
+            profile: settings.profile.clone(),
+            user,
+            tenant_id,
+            client_id,
+            cloud: settings.cloud,
+            token_store: kind,
+            mfa,
+        },
+    )
+}
+
+/// `organizations`, `common`, a tenant id or a domain.
+fn parse_sign_in_tenant(t: &str) -> Result<String, CliError> {
+    let lower = t.trim().to_ascii_lowercase();
+    if lower == "organizations" || lower == "common" {
+        return Ok(lower);
+    }
+    TenantRef::parse(t)
+        .map(|r| r.as_str().to_string())
+        .ok_or_else(|| {
+            CliError::usage(
+                format!("--tenant must be a tenant id or a domain: {t:?}"),
+                Some("for example --tenant contoso.onmicrosoft.com"),
+            )
+        })
+}
+
+fn read_secret(ctx: &Context) -> Result<SecretString, CliError> {
+    if ctx.io.stdin_tty {
+        return Err(CliError::usage(
+            "--client-secret-stdin reads the secret from a pipe, not from the terminal",
+            Some("printf '%s' \"$SECRET\" | csp authorize --client-secret-stdin …"),
+        ));
+    }
+    let text = ctx.io.read_stdin().map_err(|source| CliError::Io {
+        action: "read the client secret from stdin",
+        source,
+    })?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(CliError::usage(
+            "--client-secret-stdin was given but stdin was empty",
+            None,
+        ));
+    }
+    Ok(SecretString::from(secret.to_string()))
+}
+
+fn spinner(ctx: &Context, expires_in: Duration) -> Option<indicatif::ProgressBar> {
+    if !ctx.io.stderr_tty || ctx.settings.quiet {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!(
+        "Waiting for you to sign in (the code is valid for {} minutes)…",
+        expires_in.as_secs() / 60
+    ));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}

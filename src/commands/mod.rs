@@ -1,0 +1,35 @@
+//! One module per command: orchestration only. Commands call services, collect typed results
+//! and hand them to `output`; they build no HTTP requests and print nothing directly except
+//! through the context's streams.
+
+pub mod authorize;
+pub mod logout;
+pub mod status;
+pub mod token;
+
+use crate::cli::Command;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::{self, Render};
+
+pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> {
+    match command {
+        Command::Authorize(args) => authorize::run(ctx, args).await,
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Logout(args) => logout::run(ctx, args).await,
+        Command::Token(args) => token::run(ctx, args).await,
+    }
+}
+
+/// Writes a result to stdout in the chosen format.
+pub(crate) fn emit<T: Render>(ctx: &Context, value: &T) -> Result<(), CliError> {
+    output::emit(&ctx.io, ctx.settings.output, value).map_err(CliError::output)
+}
+
+pub(crate) fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => "unknown".into(),
+    }
+}

@@ -1,0 +1,204 @@
+//! `config.toml`: the profiles and their non-secret settings. Reads tolerate keys written by
+//! newer versions; writes go through `toml_edit` so a user's comments and unknown keys survive,
+//! and happen atomically under the file's lock. Never holds a secret.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use crate::cloud::Cloud;
+use crate::files::{self, FileError};
+use crate::secrets::StoreKind;
+
+/// The format version this build writes and understands.
+pub const CONFIG_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path} has version {found}; this csp understands version {CONFIG_VERSION}")]
+    UnknownVersion { path: PathBuf, found: i64 },
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// The parsed file: profiles by name.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileConfig>,
+}
+
+/// One profile's non-secret facts.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ProfileConfig {
+    /// The partner's own app registration.
+    pub client_id: Option<String>,
+    /// The tenant the user asked for at sign-in (id or domain), reused by `authorize`.
+    pub tenant: Option<String>,
+    /// The partner tenant id read from the sign-in.
+    pub tenant_id: Option<String>,
+    /// Who signed in (display only).
+    pub user: Option<String>,
+    pub cloud: Option<Cloud>,
+    /// Where the refresh token lives; remembered so `--insecure-storage` once is enough.
+    pub token_store: Option<StoreKind>,
+    /// True when the app is a confidential client whose secret is in the token store.
+    pub confidential: Option<bool>,
+}
+
+impl ConfigFile {
+    /// Loads `path`; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        match files::read_optional(path)? {
+            None => Ok(ConfigFile::default()),
+            Some(text) => parse(path, &text).map(|(cfg, _)| cfg),
+        }
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&ProfileConfig> {
+        self.profiles.get(name)
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<(ConfigFile, DocumentMut), ConfigError> {
+    let parse_err = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| parse_err(e.to_string().trim_end().to_string()))?;
+    let cfg: ConfigFile = toml_edit::de::from_document(doc.clone())
+        .map_err(|e| parse_err(e.to_string().trim_end().to_string()))?;
+    if let Some(v) = cfg.version
+        && v != CONFIG_VERSION
+    {
+        return Err(ConfigError::UnknownVersion {
+            path: path.to_path_buf(),
+            found: v,
+        });
+    }
+    Ok((cfg, doc))
+}
+
+/// A change to one profile's keys: `Some` sets, `None` removes.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileUpdate {
+    pub set: Vec<(&'static str, String)>,
+    pub set_bool: Vec<(&'static str, bool)>,
+    pub remove: Vec<&'static str>,
+}
+
+/// Applies `update` to profile `name` in the file at `path`: under the lock, re-reading the
+/// file so a concurrent writer's changes are kept, then writing atomically. A file that does
+/// not parse is reported and left untouched.
+pub fn update_profile(path: &Path, name: &str, update: &ProfileUpdate) -> Result<(), ConfigError> {
+    let _lock = files::lock_for(path, files::LOCK_WAIT)?;
+    let mut doc = match files::read_optional(path)? {
+        Some(text) => parse(path, &text)?.1,
+        None => DocumentMut::new(),
+    };
+    if !doc.contains_key("version") {
+        doc.insert("version", value(CONFIG_VERSION));
+    }
+    let profiles = doc
+        .entry("profiles")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: "`profiles` must be a table".into(),
+        })?;
+    let profile = profiles
+        .entry(name)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: format!("`profiles.{name}` must be a table"),
+        })?;
+    for (k, v) in &update.set {
+        profile.insert(k, value(v.as_str()));
+    }
+    for (k, v) in &update.set_bool {
+        profile.insert(k, value(*v));
+    }
+    for k in &update.remove {
+        profile.remove(k);
+    }
+    files::write_atomic(path, doc.to_string().as_bytes(), false)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ConfigFile::load(&dir.path().join("config.toml")).unwrap();
+        assert!(cfg.profiles.is_empty());
+    }
+
+    #[test]
+    fn update_keeps_comments_and_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "# my notes\n[profiles.default]\nclient_id = \"a\" # the app\nfuture_key = 3\n",
+        )
+        .unwrap();
+        update_profile(
+            &path,
+            "default",
+            &ProfileUpdate {
+                set: vec![("user", "u@contoso.com".into())],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my notes"));
+        assert!(text.contains("# the app"));
+        assert!(text.contains("future_key = 3"));
+        let cfg = ConfigFile::load(&path).unwrap();
+        let p = cfg.profile("default").unwrap();
+        assert_eq!(p.client_id.as_deref(), Some("a"));
+        assert_eq!(p.user.as_deref(), Some("u@contoso.com"));
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_with_its_line_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let broken = "[profiles.default]\nclient_id = \n";
+        std::fs::write(&path, broken).unwrap();
+        let err = ConfigFile::load(&path).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(update_profile(&path, "default", &ProfileUpdate::default()).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "version = 9\n").unwrap();
+        assert!(matches!(
+            ConfigFile::load(&path),
+            Err(ConfigError::UnknownVersion { found: 9, .. })
+        ));
+    }
+}

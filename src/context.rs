@@ -1,0 +1,169 @@
+//! `Context`: the validated settings, the I/O streams and the lazily built services of one run
+//! (gh's factory). Commands ask it for what they need; it alone decides which secret store
+//! holds the sign-in and builds the token provider from it.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::auth::{AppCredentials, AuthError, TokenProvider};
+use crate::error::CliError;
+use crate::http;
+use crate::io::IoStreams;
+use crate::secrets::{
+    EnvStore, FileStore, KeyringStore, SecretStore, SecretVault, StoreKind, StoredSecrets,
+};
+use crate::settings::Settings;
+
+pub struct Context {
+    pub settings: Settings,
+    pub io: IoStreams,
+    /// A store given by code (tests, embedding) replaces whichever the settings would pick.
+    injected_store: Option<Arc<dyn SecretStore>>,
+    token_http: OnceCell<reqwest::Client>,
+    provider: OnceCell<Arc<TokenProvider>>,
+}
+
+impl Context {
+    pub fn new(settings: Settings, io: IoStreams) -> Self {
+        Context {
+            settings,
+            io,
+            injected_store: None,
+            token_http: OnceCell::new(),
+            provider: OnceCell::new(),
+        }
+    }
+
+    pub fn with_store(mut self, store: Arc<dyn SecretStore>) -> Self {
+        self.injected_store = Some(store);
+        self
+    }
+
+    /// Which store holds the sign-in: `CSP_REFRESH_TOKEN` (the environment) wins, then
+    /// `--insecure-storage`, then `CSP_TOKEN_STORE`, then the profile's remembered choice, then
+    /// the OS keyring.
+    pub fn store_kind(&self, insecure_storage: bool) -> StoreKind {
+        if let Some(store) = &self.injected_store {
+            return store.kind();
+        }
+        if self.settings.env_sign_in.refresh_token.is_some() {
+            return StoreKind::Environment;
+        }
+        if insecure_storage {
+            return StoreKind::File;
+        }
+        self.settings
+            .store_choice
+            .or(self.settings.profile_config().token_store)
+            .unwrap_or(StoreKind::Keyring)
+    }
+
+    /// The profile's secrets in the store of `kind`.
+    pub fn vault(&self, kind: StoreKind) -> SecretVault {
+        let store: Arc<dyn SecretStore> = match (&self.injected_store, kind) {
+            (Some(store), _) => Arc::clone(store),
+            (None, StoreKind::Environment) => Arc::new(EnvStore::new(StoredSecrets {
+                refresh_token: self
+                    .settings
+                    .env_sign_in
+                    .refresh_token
+                    .clone()
+                    .unwrap_or_default(),
+                client_secret: self.settings.env_sign_in.client_secret.clone(),
+            })),
+            (None, StoreKind::File) => Arc::new(FileStore::new(self.settings.credentials_path())),
+            (None, StoreKind::Keyring | StoreKind::Memory) => Arc::new(KeyringStore::new()),
+        };
+        SecretVault::new(store, self.settings.profile.clone())
+    }
+
+    /// The HTTP client for Entra's endpoints (no redirects).
+    pub fn token_http(&self) -> Result<reqwest::Client, CliError> {
+        if let Some(c) = self.token_http.get() {
+            return Ok(c.clone());
+        }
+        let client = http::token_client()?;
+        let _ = self.token_http.set(client.clone());
+        Ok(client)
+    }
+
+    /// The partner tenant to sign in to or redeem tokens in: `CSP_TENANT`, else the id the
+    /// profile learnt at sign-in, else the tenant it was given, else `organizations`.
+    pub fn home_tenant(&self) -> String {
+        let profile = self.settings.profile_config();
+        self.settings
+            .env_sign_in
+            .tenant
+            .clone()
+            .or(profile.tenant_id)
+            .or(profile.tenant)
+            .unwrap_or_else(|| "organizations".into())
+    }
+
+    /// The token provider for the stored sign-in, built on first use. Exit 4 when there is no
+    /// sign-in.
+    pub async fn token_provider(&self) -> Result<Arc<TokenProvider>, CliError> {
+        self.provider
+            .get_or_try_init(|| async {
+                let vault = self.vault(self.store_kind(false));
+                let profile = self.settings.profile_config();
+                let secrets = vault.load().await?.ok_or_else(|| AuthError::NotSignedIn {
+                    profile: self.settings.profile.clone(),
+                })?;
+                let client_id = self
+                    .settings
+                    .env_sign_in
+                    .client_id
+                    .clone()
+                    .or(profile.client_id)
+                    .ok_or(AuthError::NoClientId)?;
+                let client_secret = self
+                    .settings
+                    .env_sign_in
+                    .client_secret
+                    .clone()
+                    .or(secrets.client_secret.clone());
+                Ok::<_, CliError>(Arc::new(TokenProvider::new(
+                    self.token_http()?,
+                    AppCredentials {
+                        client_id,
+                        client_secret,
+                    },
+                    self.settings.endpoints.authority.clone(),
+                    self.home_tenant(),
+                    self.settings.profile.clone(),
+                    vault,
+                    secrets,
+                )))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Prints a warning on stderr unless `-q`.
+    pub fn warn(&self, message: &str) {
+        if !self.settings.quiet {
+            self.io.err_line(&format!("warning: {message}"));
+        }
+    }
+
+    /// Prints progress or information on stderr unless `-q`.
+    pub fn note(&self, message: &str) {
+        if !self.settings.quiet {
+            self.io.err_line(message);
+        }
+    }
+
+    /// End-of-run housekeeping, also after a failure or Ctrl-C: writes back the newest rotated
+    /// refresh token. A failure here only warns: the previous token stays valid.
+    pub async fn finish(&self) {
+        if let Some(provider) = self.provider.get()
+            && let Err(e) = provider.persist().await
+        {
+            self.warn(&format!(
+                "could not save the renewed refresh token ({e}); the previous one stays valid"
+            ));
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! `CliError`: every module's error folds in here, and only here is it decided which exit code
+//! it means and what hint to give. `main` prints `render()` and exits with `exit_code()`.
+
+use std::error::Error as _;
+
+use crate::advice;
+use crate::auth::AuthError;
+use crate::config::ConfigError;
+use crate::http::HttpSetupError;
+use crate::output::sanitize;
+use crate::secrets::{SecretStoreError, StoreKind};
+use crate::settings::SettingsError;
+
+/// The exit codes of CONTRACT.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+    NotSignedIn = 4,
+    Partial = 5,
+    Interrupted = 130,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] SecretStoreError),
+    #[error(transparent)]
+    HttpSetup(#[from] HttpSetupError),
+    #[error("cannot {action}")]
+    Io {
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted")]
+    Interrupted,
+    /// stdout was closed by the reader (`csp … | head`): not an error worth a message.
+    #[error("broken pipe")]
+    BrokenPipe,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>, hint: Option<&str>) -> CliError {
+        CliError::Usage {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+
+    /// Wraps a write to stdout, turning a closed pipe into `BrokenPipe`.
+    pub fn output(source: std::io::Error) -> CliError {
+        if source.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::Io {
+                action: "write the output",
+                source,
+            }
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage { .. } | CliError::Settings(_) => ExitCode::Usage,
+            CliError::Config(ConfigError::File(_)) => ExitCode::Failure,
+            CliError::Config(_) => ExitCode::Usage,
+            CliError::Auth(e) => match e {
+                AuthError::NoClientId => ExitCode::Usage,
+                AuthError::NotSignedIn { .. } | AuthError::SignInExpired { .. } => {
+                    ExitCode::NotSignedIn
+                }
+                _ => ExitCode::Failure,
+            },
+            CliError::Store(SecretStoreError::Corrupt { .. }) => ExitCode::Usage,
+            CliError::Store(_) | CliError::HttpSetup(_) | CliError::Io { .. } => ExitCode::Failure,
+            CliError::Interrupted => ExitCode::Interrupted,
+            CliError::BrokenPipe => ExitCode::Success,
+        }
+    }
+
+    /// What the user can do about it, when there is something.
+    pub fn hint(&self) -> Option<String> {
+        let store_alternatives = "use --insecure-storage (or CSP_TOKEN_STORE=file) to keep the sign-in in <config-dir>/credentials.json with mode 0600, or, in CI, set CSP_REFRESH_TOKEN, CSP_CLIENT_ID and CSP_TENANT";
+        match self {
+            CliError::Usage { hint, .. } => hint.clone(),
+            CliError::Settings(SettingsError::Config(e)) | CliError::Config(e) => match e {
+                ConfigError::File(_) => None,
+                _ => Some(
+                    "fix or remove the file; csp does not overwrite a file it cannot read".into(),
+                ),
+            },
+            CliError::Settings(_) => None,
+            CliError::Auth(e) => auth_hint(e),
+            CliError::Store(e) => match e {
+                SecretStoreError::KeyringUnavailable { .. } => Some(store_alternatives.into()),
+                SecretStoreError::Timeout {
+                    store: StoreKind::Keyring,
+                    ..
+                } => Some(format!(
+                    "is the keyring locked or its service hung? Otherwise {store_alternatives}"
+                )),
+                SecretStoreError::Corrupt { .. } => {
+                    Some("fix the file, or delete it and run `csp authorize` again".into())
+                }
+                _ => None,
+            },
+            CliError::HttpSetup(_) | CliError::Io { .. } => None,
+            CliError::Interrupted | CliError::BrokenPipe => None,
+        }
+    }
+
+    /// The lines `main` prints on stderr: `error: …`, the causes, then `hint: …`. Everything
+    /// passes through the terminal sanitiser, since much of it is Microsoft's text.
+    pub fn render(&self) -> Vec<String> {
+        if matches!(self, CliError::BrokenPipe) {
+            return Vec::new();
+        }
+        let message = self.to_string();
+        let mut lines = vec![format!("error: {}", sanitize::for_terminal(&message))];
+        let mut shown = message;
+        let mut source = self.source();
+        // `transparent` variants share their inner error's message; skip what is already said.
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                lines.push(format!("  caused by: {}", sanitize::for_terminal(&text)));
+                shown.push_str(&text);
+            }
+            source = cause.source();
+        }
+        if let Some(hint) = self.hint() {
+            lines.push(format!("hint: {}", sanitize::for_terminal(&hint)));
+        }
+        lines
+    }
+}
+
+fn auth_hint(e: &AuthError) -> Option<String> {
+    let code_advice = e.aadsts().and_then(advice::aadsts);
+    match e {
+        AuthError::NoClientId => Some(
+            "register the partner's own multi-tenant app in Entra (see the README, \"The partner app\"), then pass --client-id APP_ID, set CSP_CLIENT_ID, or set client_id in the profile".into(),
+        ),
+        AuthError::NotSignedIn { .. } => Some(
+            "run `csp authorize`; in CI, set CSP_REFRESH_TOKEN and CSP_CLIENT_ID".into(),
+        ),
+        AuthError::SignInExpired { .. } => Some(code_advice.map(str::to_string).unwrap_or_else(
+            || "run `csp authorize` again (in CI, replace the CSP_REFRESH_TOKEN secret)".into(),
+        )),
+        AuthError::Declined => Some("run `csp authorize` again and approve the sign-in".into()),
+        AuthError::CodeExpired => Some(
+            "run `csp authorize` again and finish signing in within the time Microsoft allows (15 minutes)".into(),
+        ),
+        AuthError::BadVerificationCode => Some("run `csp authorize` again".into()),
+        AuthError::Network { .. } | AuthError::NetworkGaveUp { .. } => Some(
+            "check the network connection and any proxy (HTTPS_PROXY), then try again".into(),
+        ),
+        AuthError::NoRefreshToken => Some(
+            "make sure the app registration may request offline_access, then run `csp authorize` again".into(),
+        ),
+        AuthError::Rejected { .. } | AuthError::UnexpectedResponse { .. } => {
+            code_advice.map(str::to_string)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::EntraError;
+
+    #[test]
+    fn dead_sign_ins_exit_4_with_advice() {
+        let e = CliError::from(AuthError::SignInExpired {
+            profile: "default".into(),
+            entra: Box::new(EntraError::new(
+                "invalid_grant",
+                Some("AADSTS700082: The refresh token has expired due to inactivity."),
+            )),
+        });
+        assert_eq!(e.exit_code(), ExitCode::NotSignedIn);
+        let lines = e.render();
+        assert!(lines[0].starts_with("error: the sign-in of profile `default` has expired"));
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .starts_with("hint: the refresh token expired after 90 days")
+        );
+    }
+
+    #[test]
+    fn a_public_client_error_explains_the_portal_setting() {
+        let e = CliError::from(AuthError::Rejected {
+            action: "sign-in".into(),
+            entra: Box::new(EntraError::new(
+                "invalid_client",
+                Some(
+                    "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                ),
+            )),
+        });
+        assert_eq!(e.exit_code(), ExitCode::Failure);
+        assert!(
+            e.render()
+                .last()
+                .unwrap()
+                .contains("Allow public client flows")
+        );
+    }
+
+    #[test]
+    fn usage_and_store_errors_have_their_codes() {
+        assert_eq!(CliError::usage("bad", None).exit_code(), ExitCode::Usage);
+        let e = CliError::from(SecretStoreError::KeyringUnavailable { reason: "x".into() });
+        assert_eq!(e.exit_code(), ExitCode::Failure);
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("--insecure-storage") && hint.contains("CSP_REFRESH_TOKEN"));
+        assert_eq!(CliError::Interrupted.exit_code().code(), 130);
+        assert!(CliError::BrokenPipe.render().is_empty());
+    }
+}

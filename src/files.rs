@@ -1,0 +1,237 @@
+//! Crash-safe file writes and advisory locks, shared by every file `csp` owns (config,
+//! credentials, mappings). Owns no file format.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a command waits for another `csp` holding the same lock before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is locked by another csp process (waited {waited:?})")]
+    LockTimeout { path: PathBuf, waited: Duration },
+}
+
+/// Reads a file that may not exist yet.
+pub fn read_optional(path: &Path) -> Result<Option<String>, FileError> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(FileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Creates a directory (and parents), private to the user on Unix.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), FileError> {
+    let err = |source| FileError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(err)
+}
+
+/// Replaces `path` with `contents` atomically: a temporary file in the same directory, written
+/// and fsynced, then renamed over the target. A crash leaves the old file or the new one, never
+/// half of either. With `private`, the file is created with mode 0600 (Unix) before any byte
+/// is written, so a secret is never readable by others, not even briefly.
+pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), FileError> {
+    let err = |source| FileError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = parent_dir(path);
+    ensure_private_dir(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), nonce()));
+    let result = (|| {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(if private { 0o600 } else { 0o644 });
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut file = opts.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        sync_dir(&dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Deletes a file; a file that is already gone is fine.
+pub fn remove_if_exists(path: &Path) -> Result<bool, FileError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(FileError::Write {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// An exclusive advisory lock on `<path>.lock`, released on drop. The lock lives in its own
+/// file because the data file itself is replaced by rename, which would orphan a lock on it.
+pub struct FileLock {
+    _file: File,
+}
+
+/// Takes the lock that guards `path`, waiting up to `wait` for another process to let go.
+pub fn lock_for(path: &Path, wait: Duration) -> Result<FileLock, FileError> {
+    let dir = parent_dir(path);
+    ensure_private_dir(&dir)?;
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|source| FileError::Write {
+            path: lock_path.clone(),
+            source,
+        })?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(FileError::LockTimeout {
+                    path: path.to_path_buf(),
+                    waited: wait,
+                });
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(FileError::Write {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// True when a file's permissions let users other than the owner read or write it.
+#[cfg(unix)]
+pub fn is_too_open(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o077 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+pub fn is_too_open(_path: &Path) -> bool {
+    false
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    // Makes the rename itself durable; best effort, as not every file system supports it.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("f.json");
+        write_atomic(&path, b"one", false).unwrap();
+        write_atomic(&path, b"two", false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_created_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write_atomic(&path, b"x", true).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!is_too_open(&path));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(is_too_open(&path));
+    }
+
+    #[test]
+    fn a_held_lock_times_out_the_second_taker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let held = lock_for(&path, LOCK_WAIT).unwrap();
+        let err = lock_for(&path, Duration::from_millis(120)).err().unwrap();
+        assert!(matches!(err, FileError::LockTimeout { .. }));
+        drop(held);
+        assert!(lock_for(&path, Duration::from_millis(120)).is_ok());
+    }
+}

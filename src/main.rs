@@ -1,0 +1,65 @@
+//! The `csp` binary: parse, resolve settings, run, print the error if any, exit. The only place
+//! that exits the process.
+
+use std::time::Duration;
+
+use clap::Parser;
+use csp::cli::Cli;
+use csp::environment::Environment;
+use csp::io::IoStreams;
+use csp::settings::Settings;
+use csp::{CliError, Context, ExitCode};
+
+fn main() {
+    csp::http::ensure_crypto_provider();
+    // clap exits 0 for --help/--version and 2 for every other parse error.
+    let cli = Cli::parse();
+    let env = Environment::from_process();
+    let io = IoStreams::system();
+    let code = match Settings::resolve(&cli.global, &env) {
+        Err(e) => report(&io, &CliError::from(e)),
+        Ok(settings) => {
+            csp::init_logging(&settings);
+            run(cli, settings, io)
+        }
+    };
+    #[allow(clippy::disallowed_methods)]
+    std::process::exit(code.code());
+}
+
+fn run(cli: Cli, settings: Settings, io: IoStreams) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(source) => {
+            return report(
+                &io,
+                &CliError::Io {
+                    action: "start the async runtime",
+                    source,
+                },
+            );
+        }
+    };
+    let ctx = Context::new(settings, io);
+    let result = runtime.block_on(csp::run(&cli.command, &ctx, async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
+    // A keyring call stuck in D-Bus must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::Success,
+        Err(e) => report(&ctx.io, &e),
+    }
+}
+
+fn report(io: &IoStreams, e: &CliError) -> ExitCode {
+    for line in e.render() {
+        io.err_line(&line);
+    }
+    e.exit_code()
+}

@@ -1,0 +1,289 @@
+//! Where the partner's refresh token (and a confidential client's secret) live. One
+//! `SecretStore` trait with a store per backend; the chosen store is injected through the
+//! `Context`, never a process-global, so tests run side by side. Stores are synchronous and are
+//! only ever called through `SecretVault`, which runs them off the async threads with a timeout
+//! (a hung keyring must not hang `csp`).
+
+mod env;
+mod file;
+mod keyring;
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use env::EnvStore;
+pub use file::FileStore;
+pub use keyring::KeyringStore;
+pub use memory::MemoryStore;
+
+use crate::files::FileError;
+
+/// How long one store call may take before `csp` gives up on it.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The kinds of secret store, as named in `CSP_TOKEN_STORE`, config.toml and JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Keyring,
+    File,
+    Environment,
+    Memory,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Keyring => "keyring",
+            StoreKind::File => "file",
+            StoreKind::Environment => "environment",
+            StoreKind::Memory => "memory",
+        }
+    }
+
+    /// Parses the values a user may put in `CSP_TOKEN_STORE`.
+    pub fn parse_user_choice(s: &str) -> Option<StoreKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyring" => Some(StoreKind::Keyring),
+            "file" => Some(StoreKind::File),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a sign-in keeps secret. `Debug` never shows the values.
+#[derive(Clone)]
+pub struct StoredSecrets {
+    pub refresh_token: SecretString,
+    pub client_secret: Option<SecretString>,
+}
+
+impl fmt::Debug for StoredSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSecrets")
+            .field("refresh_token", &"[redacted]")
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// The serialised form shared by the file and keyring stores.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretsRecord {
+    refresh_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+impl From<&StoredSecrets> for SecretsRecord {
+    fn from(s: &StoredSecrets) -> Self {
+        SecretsRecord {
+            refresh_token: s.refresh_token.expose_secret().to_string(),
+            client_secret: s
+                .client_secret
+                .as_ref()
+                .map(|c| c.expose_secret().to_string()),
+        }
+    }
+}
+
+impl From<SecretsRecord> for StoredSecrets {
+    fn from(r: SecretsRecord) -> Self {
+        StoredSecrets {
+            refresh_token: r.refresh_token.into(),
+            client_secret: r.client_secret.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretStoreError {
+    #[error("the OS keyring is not available: {reason}")]
+    KeyringUnavailable { reason: String },
+    #[error("the {store} token store did not answer within {secs} s")]
+    Timeout { store: StoreKind, secs: u64 },
+    #[error("the {store} token store is read-only")]
+    ReadOnly { store: StoreKind },
+    #[error("{path} is not a valid credentials file: {message}")]
+    Corrupt {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("the token store failed: {0}")]
+    Backend(String),
+}
+
+/// One backend. Implementations block; call them through `SecretVault`.
+pub trait SecretStore: Send + Sync + 'static {
+    fn kind(&self) -> StoreKind;
+    /// False for stores that must never be written (the environment).
+    fn writable(&self) -> bool {
+        true
+    }
+    fn load(&self, profile: &str) -> Result<Option<StoredSecrets>, SecretStoreError>;
+    fn save(&self, profile: &str, secrets: &StoredSecrets) -> Result<(), SecretStoreError>;
+    /// Removes the profile's secrets; `Ok(false)` when there were none.
+    fn delete(&self, profile: &str) -> Result<bool, SecretStoreError>;
+}
+
+/// A store plus the profile it serves, called off the async threads with a timeout.
+#[derive(Clone)]
+pub struct SecretVault {
+    store: Arc<dyn SecretStore>,
+    profile: String,
+    timeout: Duration,
+}
+
+impl fmt::Debug for SecretVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretVault")
+            .field("store", &self.store.kind())
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
+impl SecretVault {
+    pub fn new(store: Arc<dyn SecretStore>, profile: impl Into<String>) -> Self {
+        SecretVault {
+            store,
+            profile: profile.into(),
+            timeout: STORE_TIMEOUT,
+        }
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.store.kind()
+    }
+
+    pub fn writable(&self) -> bool {
+        self.store.writable()
+    }
+
+    pub async fn load(&self) -> Result<Option<StoredSecrets>, SecretStoreError> {
+        self.call(|store, profile| store.load(profile)).await
+    }
+
+    pub async fn save(&self, secrets: StoredSecrets) -> Result<(), SecretStoreError> {
+        if !self.writable() {
+            return Err(SecretStoreError::ReadOnly { store: self.kind() });
+        }
+        self.call(move |store, profile| store.save(profile, &secrets))
+            .await
+    }
+
+    pub async fn delete(&self) -> Result<bool, SecretStoreError> {
+        self.call(|store, profile| store.delete(profile)).await
+    }
+
+    async fn call<T, F>(&self, f: F) -> Result<T, SecretStoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn SecretStore, &str) -> Result<T, SecretStoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        let profile = self.profile.clone();
+        let kind = store.kind();
+        let task = tokio::task::spawn_blocking(move || f(store.as_ref(), &profile));
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(SecretStoreError::Backend(format!(
+                "the store call panicked: {join}"
+            ))),
+            Err(_) => Err(SecretStoreError::Timeout {
+                store: kind,
+                secs: self.timeout.as_secs().max(1),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Hanging;
+    impl SecretStore for Hanging {
+        fn kind(&self) -> StoreKind {
+            StoreKind::Keyring
+        }
+        fn load(&self, _: &str) -> Result<Option<StoredSecrets>, SecretStoreError> {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(None)
+        }
+        fn save(&self, _: &str, _: &StoredSecrets) -> Result<(), SecretStoreError> {
+            Ok(())
+        }
+        fn delete(&self, _: &str) -> Result<bool, SecretStoreError> {
+            Ok(false)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_store_times_out_instead_of_hanging() {
+        let vault =
+            SecretVault::new(Arc::new(Hanging), "default").with_timeout(Duration::from_millis(50));
+        let err = vault.load().await.unwrap_err();
+        assert!(matches!(
+            err,
+            SecretStoreError::Timeout {
+                store: StoreKind::Keyring,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_secret_values() {
+        let s = StoredSecrets {
+            refresh_token: "rt-VALUE".to_string().into(),
+            client_secret: Some("cs-VALUE".to_string().into()),
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("VALUE"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn the_environment_store_is_never_written() {
+        let vault = SecretVault::new(
+            Arc::new(EnvStore::new(StoredSecrets {
+                refresh_token: "rt".to_string().into(),
+                client_secret: None,
+            })),
+            "default",
+        );
+        assert!(!vault.writable());
+        let err = vault
+            .save(StoredSecrets {
+                refresh_token: "new".to_string().into(),
+                client_secret: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretStoreError::ReadOnly { .. }));
+        let kept = vault.load().await.unwrap().unwrap();
+        assert_eq!(kept.refresh_token.expose_secret(), "rt");
+    }
+}
