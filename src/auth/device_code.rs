@@ -14,7 +14,7 @@ use url::Url;
 
 use super::error::{AuthError, basic_to_entra, classify};
 use super::oauth::{
-    AppCredentials, AzureDeviceResponse, AzureTokenResponse, EntraError, TransportError,
+    AppCredentials, AzureDeviceResponse, AzureTokenResponse, EntraError, OauthHttp, TransportError,
     device_client, send,
 };
 
@@ -67,7 +67,7 @@ impl DeviceFlow<'_> {
         let details = client
             .exchange_device_code()
             .add_scopes(self.scopes.iter().map(|s| Scope::new(s.clone())))
-            .request_async(&|req| send(http, req))
+            .request_async(&OauthHttp(http))
             .await
             .map_err(|e| classify(e, &self.host(), "sign-in", basic_to_entra))?;
         Ok(DevicePrompt { details })

@@ -196,6 +196,25 @@ pub fn device_client(
 #[error("{0}")]
 pub struct TransportError(#[source] pub reqwest::Error);
 
+/// reqwest 0.13 as oauth2's HTTP client. A named type rather than a closure, so the futures of
+/// token requests are `Send` and can run on spawned tasks.
+pub struct OauthHttp<'a>(pub &'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp<'_> {
+    type Error = TransportError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TransportError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send(self.0, request))
+    }
+}
+
 /// Sends an oauth2 request with reqwest 0.13 (oauth2's own client is reqwest 0.12).
 pub async fn send(
     http: &reqwest::Client,

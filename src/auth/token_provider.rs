@@ -14,7 +14,7 @@ use url::Url;
 
 use super::claims::Claims;
 use super::error::{AuthError, DEAD_SIGN_IN_CODES, basic_to_entra, classify};
-use super::oauth::{AppCredentials, send, token_client};
+use super::oauth::{AppCredentials, OauthHttp, token_client};
 use crate::secrets::{SecretStoreError, SecretVault, StoredSecrets};
 
 /// Tokens closer than this to their expiry are redeemed again rather than handed out.
@@ -139,7 +139,7 @@ impl TokenProvider {
         let response = client
             .exchange_refresh_token(&refresh)
             .add_scope(Scope::new(scope.to_string()))
-            .request_async(&|req| send(http, req))
+            .request_async(&OauthHttp(http))
             .await
             .map_err(|e| {
                 let err = classify(

@@ -1,1 +1,7 @@
+//! The one integration-test binary: library-level tests against fake Microsoft endpoints, and
+//! tests of the real `csp` binary.
 
+mod support;
+
+mod device_flow;
+mod token_provider;

@@ -1,0 +1,282 @@
+//! Test support: a temp config dir, a fake Microsoft sign-in service on loopback (wiremock), JWTs
+//! with known claims, and a builder for running the real `csp` binary against them.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wiremock::matchers::{method, path};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub const TENANT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+pub const CUSTOMER_TENANT: &str = "cccccccc-0000-0000-0000-000000000001";
+pub const USER: &str = "admin@partner.onmicrosoft.com";
+/// Secret values planted in mocked responses; the leak test looks for them in all output.
+pub const REFRESH_TOKEN: &str = "RT-first-0aLeakCanary";
+pub const ROTATED_REFRESH_TOKEN: &str = "RT-rotated-1aLeakCanary";
+pub const DEVICE_CODE: &str = "DC-device-code-LeakCanary";
+pub const CLIENT_SECRET: &str = "CS-client-secret-LeakCanary";
+
+/// A JWT (unsigned; csp only reads claims for display) with the given claims.
+pub fn jwt(claims: Value) -> String {
+    format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.{}.c2lnbmF0dXJl",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+/// An access token as Entra would issue it to the partner user, marked by `marker`.
+pub fn access_token(marker: &str, mfa: bool) -> String {
+    let amr = if mfa {
+        json!(["pwd", "mfa"])
+    } else {
+        json!(["pwd"])
+    };
+    jwt(json!({
+        "aud": "https://api.partnercenter.microsoft.com",
+        "upn": USER, "tid": TENANT_ID, "amr": amr, "marker": marker,
+    }))
+}
+
+pub fn token_body(access: &str, refresh: Option<&str>) -> Value {
+    let mut body = json!({
+        "token_type": "Bearer",
+        "scope": "https://api.partnercenter.microsoft.com/user_impersonation",
+        "expires_in": 3599,
+        "ext_expires_in": 3599,
+        "access_token": access,
+        "id_token": jwt(json!({"preferred_username": USER, "tid": TENANT_ID})),
+    });
+    if let Some(r) = refresh {
+        body["refresh_token"] = json!(r);
+    }
+    body
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Entra's error body, in the shape of its real ones.
+pub fn entra_error(error: &str, code: u32, text: &str) -> Value {
+    json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 0000aaaa-11bb-cccc-dd33-eeeeee333333\r\nCorrelation ID: aaaa0000-bb11-2222-33cc-444444dddddd\r\nTimestamp: 2026-11-27 10:00:00Z"),
+        "error_codes": [code],
+        "timestamp": "2026-11-27 10:00:00Z",
+        "trace_id": "0000aaaa-11bb-cccc-dd33-eeeeee333333",
+        "correlation_id": "aaaa0000-bb11-2222-33cc-444444dddddd",
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    })
+}
+
+/// Matches a form body field exactly (`scope`, `grant_type`, …).
+pub struct FormField(pub &'static str, pub String);
+
+impl Match for FormField {
+    fn matches(&self, request: &Request) -> bool {
+        url::form_urlencoded::parse(&request.body).any(|(k, v)| k == self.0 && v == self.1.as_str())
+    }
+}
+
+pub fn form(key: &'static str, value: impl Into<String>) -> FormField {
+    FormField(key, value.into())
+}
+
+/// Matches a request whose form body lacks a field.
+pub struct FormLacks(pub &'static str);
+
+impl Match for FormLacks {
+    fn matches(&self, request: &Request) -> bool {
+        !url::form_urlencoded::parse(&request.body).any(|(k, _)| k == self.0)
+    }
+}
+
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const PC_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
+pub const SIGN_IN_SCOPE: &str =
+    "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile";
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode` answering Microsoft's sample body (with our
+/// device code and a 1 s interval, so binary tests stay fast).
+pub fn device_code_mock(tenant: &str) -> Mock {
+    let mut body = fixture("entra-v2-devicecode-response.json");
+    body["device_code"] = json!(DEVICE_CODE);
+    body["interval"] = json!(1);
+    Mock::given(method("POST"))
+        .and(path(format!("/{tenant}/oauth2/v2.0/devicecode")))
+        .and(form("client_id", CLIENT_ID))
+        .and(form("scope", SIGN_IN_SCOPE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+}
+
+/// The device-code poll on `/{tenant}/oauth2/v2.0/token`.
+pub fn device_poll(tenant: &str) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("/{tenant}/oauth2/v2.0/token")))
+        .and(form("grant_type", DEVICE_GRANT))
+        .and(form("device_code", DEVICE_CODE))
+        .and(form("client_id", CLIENT_ID))
+}
+
+/// A refresh-token redemption on `/{tenant}/oauth2/v2.0/token` for `scope`.
+pub fn refresh(tenant: &str, refresh_token: &str, scope: &str) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("/{tenant}/oauth2/v2.0/token")))
+        .and(form("grant_type", "refresh_token"))
+        .and(form("refresh_token", refresh_token))
+        .and(form("scope", scope))
+        .and(form("client_id", CLIENT_ID))
+}
+
+/// A loopback port with nothing listening (a dropped wiremock server is pooled and would still
+/// answer, so bind and drop a plain listener).
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// One test's world: a config dir and a fake login service.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub login: MockServer,
+    /// Where Partner Center and Graph point: closed unless a test mounts a server.
+    pub partner_center_url: String,
+    pub graph_url: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// Variables of the developer's own shell that must not leak into a test run.
+const SCRUBBED: &[&str] = &[
+    "CSP_PROFILE",
+    "CSP_OUTPUT",
+    "CSP_CLOUD",
+    "CSP_CONFIG_DIR",
+    "CSP_MAPPINGS",
+    "CSP_LOG",
+    "CSP_AUTHORITY_HOST",
+    "CSP_PARTNER_CENTER_URL",
+    "CSP_GRAPH_URL",
+    "CSP_CLIENT_ID",
+    "CSP_CLIENT_SECRET",
+    "CSP_TENANT",
+    "CSP_REFRESH_TOKEN",
+    "CSP_TOKEN_STORE",
+    "NO_COLOR",
+    "XDG_CONFIG_HOME",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+impl TestEnv {
+    pub async fn new() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+            login: MockServer::start().await,
+            partner_center_url: closed_port_url(),
+            graph_url: closed_port_url(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.dir.path().join("credentials.json")
+    }
+
+    pub fn config_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("config.toml")).unwrap_or_default()
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    /// `csp` with this world's config dir and endpoints, and nothing of the caller's shell.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_csp"));
+        for var in SCRUBBED {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.dir.path())
+            .env("CSP_CONFIG_DIR", self.dir.path())
+            .env("CSP_AUTHORITY_HOST", self.login.uri())
+            .env("CSP_PARTNER_CENTER_URL", &self.partner_center_url)
+            .env("CSP_GRAPH_URL", &self.graph_url)
+            .env("NO_PROXY", "*")
+            .timeout(std::time::Duration::from_secs(60));
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `csp` on a blocking thread, so the wiremock server keeps answering meanwhile.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, "").await
+    }
+
+    pub async fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut cmd = self.cmd();
+        cmd.args(args).write_stdin(stdin.to_string());
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Mounts a full device-code sign-in that succeeds at once.
+    pub async fn mount_sign_in(&self, tenant: &str, mfa: bool) {
+        device_code_mock(tenant).expect(1).mount(&self.login).await;
+        device_poll(tenant)
+            .respond_with(ResponseTemplate::new(200).set_body_json(token_body(
+                &access_token("sign-in", mfa),
+                Some(REFRESH_TOKEN),
+            )))
+            .expect(1)
+            .mount(&self.login)
+            .await;
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        self
+    }
+}
