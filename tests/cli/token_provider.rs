@@ -92,7 +92,7 @@ async fn rotated_refresh_tokens_are_written_back_once_and_the_newest_wins() {
     p.access_token(GRAPH, Some(CUSTOMER_TENANT)).await.unwrap();
     assert_eq!(
         store.saves.load(Ordering::SeqCst),
-        1,
+        0,
         "nothing is written until persist"
     );
     assert!(p.persist().await.unwrap());
