@@ -27,7 +27,6 @@ pub async fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CliError> {
             .out(&format!("{}\n", secrets.refresh_token.expose_secret()))
             .map_err(CliError::output);
     }
-    let provider = ctx.token_provider().await?;
     let scope = scope_for(ctx.settings.cloud, args.resource.as_deref())?;
     let tenant = match &args.tenant {
         None => None,
@@ -38,6 +37,7 @@ pub async fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CliError> {
             )
         })?),
     };
+    let provider = ctx.token_provider().await?;
     let grant = provider
         .access_token(&scope, tenant.as_ref().map(TenantRef::as_str))
         .await?;

@@ -3,5 +3,6 @@
 
 mod support;
 
+mod auth_cli;
 mod device_flow;
 mod token_provider;

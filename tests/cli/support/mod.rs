@@ -105,17 +105,25 @@ pub const PC_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_imperso
 pub const SIGN_IN_SCOPE: &str =
     "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile";
 
-/// `POST /{tenant}/oauth2/v2.0/devicecode` answering Microsoft's sample body (with our
-/// device code and a 1 s interval, so binary tests stay fast).
-pub fn device_code_mock(tenant: &str) -> Mock {
-    let mut body = fixture("entra-v2-devicecode-response.json");
-    body["device_code"] = json!(DEVICE_CODE);
-    body["interval"] = json!(1);
+/// `POST /{tenant}/oauth2/v2.0/devicecode` with our client id and the sign-in scopes.
+pub fn device_code_request(tenant: &str) -> wiremock::MockBuilder {
     Mock::given(method("POST"))
         .and(path(format!("/{tenant}/oauth2/v2.0/devicecode")))
         .and(form("client_id", CLIENT_ID))
         .and(form("scope", SIGN_IN_SCOPE))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+}
+
+/// Microsoft's sample device-code body, with our device code and a 1 s interval so binary
+/// tests stay fast.
+pub fn device_code_ok() -> ResponseTemplate {
+    let mut body = fixture("entra-v2-devicecode-response.json");
+    body["device_code"] = json!(DEVICE_CODE);
+    body["interval"] = json!(1);
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+pub fn device_code_mock(tenant: &str) -> Mock {
+    device_code_request(tenant).respond_with(device_code_ok())
 }
 
 /// The device-code poll on `/{tenant}/oauth2/v2.0/token`.
@@ -212,7 +220,13 @@ impl TestEnv {
 
     /// `csp` with this world's config dir and endpoints, and nothing of the caller's shell.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_csp"));
+        let mut cmd = assert_cmd::Command::from_std(self.std_cmd());
+        cmd.timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_csp"));
         for var in SCRUBBED {
             cmd.env_remove(var);
         }
@@ -221,8 +235,7 @@ impl TestEnv {
             .env("CSP_AUTHORITY_HOST", self.login.uri())
             .env("CSP_PARTNER_CENTER_URL", &self.partner_center_url)
             .env("CSP_GRAPH_URL", &self.graph_url)
-            .env("NO_PROXY", "*")
-            .timeout(std::time::Duration::from_secs(60));
+            .env("NO_PROXY", "*");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
@@ -278,5 +291,52 @@ impl Output {
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "{self:#?}");
         self
+    }
+}
+
+impl TestEnv {
+    /// A profile signed in with the file store, as `csp authorize --insecure-storage` leaves it.
+    pub fn seed_file_sign_in(&self, client_secret: Option<&str>) {
+        std::fs::write(
+            self.dir.path().join("config.toml"),
+            format!(
+                "version = 1\n[profiles.default]\nclient_id = \"{CLIENT_ID}\"\ntenant = \"organizations\"\ntenant_id = \"{TENANT_ID}\"\nuser = \"{USER}\"\ncloud = \"public\"\ntoken_store = \"file\"\nconfidential = {}\n",
+                client_secret.is_some()
+            ),
+        )
+        .unwrap();
+        let mut entry = json!({"refreshToken": REFRESH_TOKEN});
+        if let Some(s) = client_secret {
+            entry["clientSecret"] = json!(s);
+        }
+        let creds = json!({"version": 1, "profiles": {"default": entry}});
+        std::fs::write(self.credentials_path(), creds.to_string()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                self.credentials_path(),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
+    }
+
+    /// The refresh token the file store holds for the default profile.
+    pub fn stored_refresh_token(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.credentials_path()).ok()?;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["profiles"]["default"]["refreshToken"]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// Mounts a redemption of `refresh_token` for Partner Center in the partner tenant, handing
+    /// out `access` and, when given, a rotated refresh token.
+    pub async fn mount_refresh(&self, refresh_token: &str, access: &str, rotated: Option<&str>) {
+        refresh(TENANT_ID, refresh_token, PC_SCOPE)
+            .respond_with(ResponseTemplate::new(200).set_body_json(token_body(access, rotated)))
+            .mount(&self.login)
+            .await;
     }
 }
