@@ -221,7 +221,13 @@ pub async fn send(
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, TransportError> {
     let request = reqwest::Request::try_from(request).map_err(TransportError)?;
-    let response = http.execute(request).await.map_err(TransportError)?;
+    // Method and URL only: the form body carries the grant.
+    let (verb, url) = (request.method().clone(), request.url().clone());
+    let response = http.execute(request).await.map_err(|e| {
+        tracing::debug!("{verb} {url} failed: {e}");
+        TransportError(e)
+    })?;
+    tracing::debug!("{verb} {url} -> {}", response.status());
     let mut builder = oauth2::http::Response::builder().status(response.status());
     for (name, value) in response.headers() {
         builder = builder.header(name, value);

@@ -117,6 +117,7 @@ impl TokenProvider {
         {
             return Ok(grant.clone());
         }
+        tracing::info!("redeeming the refresh token for {scope} in tenant {tenant}");
         let grant = self.redeem(scope, &tenant).await?;
         *slot = Some(grant.clone());
         Ok(grant)
@@ -155,6 +156,7 @@ impl TokenProvider {
             if new.secret() != state.token.expose_secret() {
                 state.token = SecretString::from(new.secret().to_string());
                 state.rotated = true;
+                tracing::debug!("the refresh token was rotated; the new one is saved at the end of the run");
             }
         }
         let token = response.access_token().secret().to_string();

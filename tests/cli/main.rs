@@ -5,4 +5,5 @@ mod support;
 
 mod auth_cli;
 mod device_flow;
+mod leak;
 mod token_provider;

@@ -1,0 +1,210 @@
+//! The leak test: every command path, at the highest verbosity, with known secrets planted in
+//! the mocked responses; none may appear on stdout or stderr, except the one token a command
+//! exists to print (`csp token`). Every new command adds its paths here.
+
+use wiremock::ResponseTemplate;
+
+use crate::support::*;
+
+/// The secrets of one scenario, and the one (if any) stdout may carry.
+struct Secrets {
+    all: Vec<String>,
+}
+
+impl Secrets {
+    fn new() -> Secrets {
+        Secrets {
+            all: vec![
+                REFRESH_TOKEN.into(),
+                ROTATED_REFRESH_TOKEN.into(),
+                DEVICE_CODE.into(),
+                CLIENT_SECRET.into(),
+            ],
+        }
+    }
+
+    /// An access token to hand out in a response; it becomes a secret to look for.
+    fn access(&mut self, marker: &str) -> String {
+        let t = access_token(marker, true);
+        self.all.push(t.clone());
+        t
+    }
+
+    #[track_caller]
+    fn assert_clean(&self, what: &str, out: &Output, allowed_on_stdout: Option<&str>) {
+        for secret in &self.all {
+            assert!(
+                !out.stderr.contains(secret.as_str()),
+                "{what}: a secret reached stderr: {out:#?}"
+            );
+            if Some(secret.as_str()) != allowed_on_stdout {
+                assert!(
+                    !out.stdout.contains(secret.as_str()),
+                    "{what}: a secret reached stdout: {out:#?}"
+                );
+            }
+            // Also in the pieces a JWT is made of, in case one is logged half-decoded.
+            if let Some(payload) = secret.split('.').nth(1) {
+                assert!(
+                    !out.stderr.contains(payload),
+                    "{what}: a token payload reached stderr"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_on_any_sign_in_path() {
+    let mut secrets = Secrets::new();
+    let env = TestEnv::new().await;
+    let sign_in_token = secrets.access("sign-in");
+    device_code_request("organizations")
+        .and(form("client_secret", CLIENT_SECRET))
+        .respond_with(device_code_ok())
+        .mount(&env.login)
+        .await;
+    device_poll("organizations")
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body(&sign_in_token, Some(REFRESH_TOKEN))),
+        )
+        .mount(&env.login)
+        .await;
+    for format in ["table", "json", "csv"] {
+        let out = env
+            .run_with_stdin(
+                &[
+                    "-vvv",
+                    "-o",
+                    format,
+                    "authorize",
+                    "--client-id",
+                    CLIENT_ID,
+                    "--client-secret-stdin",
+                    "--insecure-storage",
+                ],
+                CLIENT_SECRET,
+            )
+            .await;
+        out.assert_code(0);
+        secrets.assert_clean(&format!("authorize -o {format}"), &out, None);
+    }
+
+    let status_token = secrets.access("status");
+    // The first run rotates the refresh token and writes it back; later runs redeem the new one.
+    env.mount_refresh(REFRESH_TOKEN, &status_token, Some(ROTATED_REFRESH_TOKEN))
+        .await;
+    env.mount_refresh(ROTATED_REFRESH_TOKEN, &status_token, None)
+        .await;
+    for format in ["table", "json", "csv"] {
+        let out = env.run(&["-vvv", "-o", format, "status"]).await;
+        out.assert_code(0);
+        secrets.assert_clean(&format!("status -o {format}"), &out, None);
+    }
+    // Even with every crate's trace events on (CSP_LOG), requests are logged without secrets.
+    let traced = TestEnv {
+        extra_env: vec![("CSP_LOG".into(), "trace".into())],
+        ..env
+    };
+    let out = traced.run(&["status"]).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains("TRACE"), "CSP_LOG=trace was honoured");
+    secrets.assert_clean("status with CSP_LOG=trace", &out, None);
+    let env = TestEnv {
+        extra_env: Vec::new(),
+        ..traced
+    };
+    let out = env.run(&["-vvv", "status", "--offline"]).await;
+    secrets.assert_clean("status --offline", &out, None);
+
+    let out = env.run(&["-vvv", "token"]).await;
+    out.assert_code(0);
+    secrets.assert_clean("token", &out, Some(&status_token));
+
+    let out = env.run(&["-vvv", "token", "--refresh-token"]).await;
+    out.assert_code(0);
+    secrets.assert_clean("token --refresh-token", &out, Some(ROTATED_REFRESH_TOKEN));
+
+    let out = env.run(&["-vvv", "logout"]).await;
+    out.assert_code(0);
+    secrets.assert_clean("logout", &out, None);
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_on_failure_paths() {
+    let secrets = Secrets::new();
+    let env = TestEnv::new().await;
+    env.seed_file_sign_in(Some(CLIENT_SECRET));
+    refresh(TENANT_ID, REFRESH_TOKEN, PC_SCOPE)
+        .respond_with(ResponseTemplate::new(400).set_body_json(entra_error(
+            "invalid_grant",
+            700082,
+            "The refresh token has expired due to inactivity.",
+        )))
+        .mount(&env.login)
+        .await;
+    let out = env.run(&["-vvv", "status"]).await;
+    out.assert_code(4);
+    secrets.assert_clean("status (expired)", &out, None);
+    let out = env.run(&["-vvv", "token"]).await;
+    out.assert_code(4);
+    secrets.assert_clean("token (expired)", &out, None);
+
+    // A token endpoint that echoes the refresh token in a body csp cannot parse.
+    let env = TestEnv::new().await;
+    env.seed_file_sign_in(None);
+    refresh(TENANT_ID, REFRESH_TOKEN, PC_SCOPE)
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(format!("{{\"refresh_token\":\"{REFRESH_TOKEN}\", broken")),
+        )
+        .mount(&env.login)
+        .await;
+    let out = env.run(&["-vvv", "status"]).await;
+    out.assert_code(1);
+    secrets.assert_clean("status (malformed body)", &out, None);
+
+    // A declined device-code sign-in.
+    let env = TestEnv::new().await;
+    device_code_mock("organizations").mount(&env.login).await;
+    device_poll("organizations")
+        .respond_with(ResponseTemplate::new(400).set_body_json(entra_error(
+            "authorization_declined",
+            70000,
+            "declined",
+        )))
+        .mount(&env.login)
+        .await;
+    let out = env
+        .run(&[
+            "-vvv",
+            "authorize",
+            "--client-id",
+            CLIENT_ID,
+            "--insecure-storage",
+        ])
+        .await;
+    out.assert_code(1);
+    secrets.assert_clean("authorize (declined)", &out, None);
+
+    // The CI environment sign-in.
+    let env = TestEnv::new()
+        .await
+        .env("CSP_REFRESH_TOKEN", REFRESH_TOKEN)
+        .env("CSP_CLIENT_ID", CLIENT_ID)
+        .env("CSP_CLIENT_SECRET", CLIENT_SECRET)
+        .env("CSP_TENANT", TENANT_ID);
+    refresh(TENANT_ID, REFRESH_TOKEN, PC_SCOPE)
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&env.login)
+        .await;
+    for args in [
+        vec!["-vvv", "status"],
+        vec!["-vvv", "logout"],
+        vec!["-vvv", "authorize"],
+    ] {
+        let out = env.run(&args).await;
+        secrets.assert_clean(&format!("{args:?} (environment)"), &out, None);
+    }
+}
