@@ -74,7 +74,7 @@ pub enum Command {
     Token(TokenArgs),
 }
 
-/// Sign the partner user in (device code) and store the refresh token.
+/// Sign the partner user in (device code) and store the refresh token
 ///
 /// Asks Partner Center for `user_impersonation` plus `offline_access openid profile`, prints
 /// the verification URL and code on stderr, and waits until you have signed in. The refresh
@@ -106,7 +106,7 @@ pub struct AuthorizeArgs {
     pub insecure_storage: bool,
 }
 
-/// Show who is signed in, and prove the sign-in still works.
+/// Show who is signed in, and prove the sign-in still works
 ///
 /// Redeems the stored refresh token for a Partner Center access token (skip with
 /// --offline). Exits 4 when there is no sign-in or it no longer works.
@@ -122,7 +122,7 @@ pub struct StatusArgs {
     pub offline: bool,
 }
 
-/// Forget the profile's stored sign-in (refresh token and client secret).
+/// Forget the profile's stored sign-in (refresh token and client secret)
 ///
 /// Idempotent: succeeds when nothing was stored.
 ///
@@ -133,7 +133,7 @@ pub struct StatusArgs {
 #[command(verbatim_doc_comment)]
 pub struct LogoutArgs {}
 
-/// Print one access token, and nothing else, on stdout.
+/// Print one access token, and nothing else, on stdout
 ///
 /// The token is for Partner Center in the partner tenant unless --resource or --tenant say
 /// otherwise. --refresh-token prints the stored refresh token instead: the one way to move a

@@ -156,7 +156,9 @@ impl TokenProvider {
             if new.secret() != state.token.expose_secret() {
                 state.token = SecretString::from(new.secret().to_string());
                 state.rotated = true;
-                tracing::debug!("the refresh token was rotated; the new one is saved at the end of the run");
+                tracing::debug!(
+                    "the refresh token was rotated; the new one is saved at the end of the run"
+                );
             }
         }
         let token = response.access_token().secret().to_string();

@@ -136,7 +136,7 @@ async fn the_table_output_is_readable() {
         ])
         .await;
     out.assert_code(0);
-    assert!(out.stdout.contains(&format!("user:")), "{}", out.stdout);
+    assert!(out.stdout.contains("user:"), "{}", out.stdout);
     assert!(out.stdout.contains(USER), "{}", out.stdout);
     assert!(out.stdout.contains("tokenStore:  file"), "{}", out.stdout);
     assert!(
