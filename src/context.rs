@@ -20,6 +20,8 @@ pub struct Context {
     pub io: IoStreams,
     /// A store given by code (tests, embedding) replaces whichever the settings would pick.
     injected_store: Option<Arc<dyn SecretStore>>,
+    /// The OS keyring, connected once per run.
+    keyring: std::sync::OnceLock<Arc<dyn SecretStore>>,
     token_http: OnceCell<reqwest::Client>,
     provider: OnceCell<Arc<TokenProvider>>,
 }
@@ -30,6 +32,7 @@ impl Context {
             settings,
             io,
             injected_store: None,
+            keyring: std::sync::OnceLock::new(),
             token_http: OnceCell::new(),
             provider: OnceCell::new(),
         }
@@ -73,7 +76,10 @@ impl Context {
                 client_secret: self.settings.env_sign_in.client_secret.clone(),
             })),
             (None, StoreKind::File) => Arc::new(FileStore::new(self.settings.credentials_path())),
-            (None, StoreKind::Keyring | StoreKind::Memory) => Arc::new(KeyringStore::new()),
+            (None, StoreKind::Keyring | StoreKind::Memory) => Arc::clone(
+                self.keyring
+                    .get_or_init(|| Arc::new(KeyringStore::new()) as Arc<dyn SecretStore>),
+            ),
         };
         SecretVault::new(store, self.settings.profile.clone())
     }

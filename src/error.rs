@@ -99,7 +99,7 @@ impl CliError {
 
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
-        let store_alternatives = "use --insecure-storage (or CSP_TOKEN_STORE=file) to keep the sign-in in <config-dir>/credentials.json with mode 0600, or, in CI, set CSP_REFRESH_TOKEN, CSP_CLIENT_ID and CSP_TENANT";
+        let store_alternatives = "start and unlock the OS keyring (on Linux a Secret Service such as gnome-keyring), or choose the file store knowingly: `csp authorize --insecure-storage` (or CSP_TOKEN_STORE=file) keeps the sign-in in <config-dir>/credentials.json with mode 0600; in CI, set CSP_REFRESH_TOKEN, CSP_CLIENT_ID and CSP_TENANT instead";
         match self {
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Settings(SettingsError::Config(e)) | CliError::Config(e) => match e {

@@ -102,8 +102,15 @@ impl DeviceFlow<'_> {
         let sleep_guarded = {
             let guard = Arc::clone(&guard);
             move |d: Duration| {
-                guard.slept(d);
-                sleep(d)
+                // Once tripped, the poll never wakes again, so the give-up branch below wins.
+                let tripped = guard.slept(d);
+                let wait = sleep(d);
+                async move {
+                    if tripped {
+                        std::future::pending::<()>().await;
+                    }
+                    wait.await
+                }
             }
         };
         let poll = client
@@ -168,13 +175,17 @@ impl NetworkGuard {
         }
     }
 
-    fn slept(&self, d: Duration) {
+    /// Adds a wait to the failure time; true (and the alarm raised) once it reaches the limit.
+    fn slept(&self, d: Duration) -> bool {
         let mut failing = self.failing_for.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(total) = failing.as_mut() {
-            if *total >= NETWORK_GIVE_UP {
-                self.tripped.notify_one();
-            }
-            *total += d;
+        let Some(total) = failing.as_mut() else {
+            return false;
+        };
+        if *total >= NETWORK_GIVE_UP {
+            self.tripped.notify_one();
+            return true;
         }
+        *total += d;
+        false
     }
 }

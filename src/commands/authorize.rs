@@ -100,7 +100,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     // Find out now, not after the user has signed in, whether the store can be used.
     let kind = ctx.store_kind(args.insecure_storage);
     let vault = ctx.vault(kind);
-    vault.load().await?;
+    vault.check_writable().await?;
 
     let app = AppCredentials {
         client_id: client_id.clone(),

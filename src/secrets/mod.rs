@@ -141,6 +141,10 @@ pub trait SecretStore: Send + Sync + 'static {
     fn save(&self, profile: &str, secrets: &StoredSecrets) -> Result<(), SecretStoreError>;
     /// Removes the profile's secrets; `Ok(false)` when there were none.
     fn delete(&self, profile: &str) -> Result<bool, SecretStoreError>;
+    /// Fails when a `save` would fail (a locked keyring), so a sign-in is not wasted.
+    fn check_writable(&self, _profile: &str) -> Result<(), SecretStoreError> {
+        Ok(())
+    }
 }
 
 /// A store plus the profile it serves, called off the async threads with a timeout.
@@ -192,6 +196,18 @@ impl SecretVault {
         }
         self.call(move |store, profile| store.save(profile, &secrets))
             .await
+    }
+
+    /// Makes sure the store can be read and written before a sign-in is stored in it.
+    pub async fn check_writable(&self) -> Result<(), SecretStoreError> {
+        if !self.writable() {
+            return Err(SecretStoreError::ReadOnly { store: self.kind() });
+        }
+        self.call(|store, profile| {
+            store.load(profile)?;
+            store.check_writable(profile)
+        })
+        .await
     }
 
     pub async fn delete(&self) -> Result<bool, SecretStoreError> {

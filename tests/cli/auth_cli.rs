@@ -330,9 +330,14 @@ async fn without_a_client_id_authorize_explains_the_partner_app() {
     out.assert_code(2);
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test]
-async fn the_default_keyring_store_refuses_plainly_before_any_sign_in() {
-    let env = TestEnv::new().await;
+async fn without_a_keyring_service_the_default_store_refuses_plainly() {
+    // No D-Bus session bus at this address: the Secret Service is missing.
+    let env = TestEnv::new().await.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        &format!("unix:path={}/no-bus", std::env::temp_dir().display()),
+    );
     // No device code may be requested: the store is checked first.
     device_code_mock("organizations")
         .expect(0)
@@ -351,6 +356,14 @@ async fn the_default_keyring_store_refuses_plainly_before_any_sign_in() {
     assert!(
         !env.credentials_path().exists(),
         "never a silent plaintext fallback"
+    );
+    let out = env.run(&["status"]).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("error: the OS keyring is not available"),
+        "{}",
+        out.stderr
     );
 }
 

@@ -6,4 +6,5 @@ mod support;
 mod auth_cli;
 mod device_flow;
 mod leak;
+mod real_keyring;
 mod token_provider;
