@@ -74,15 +74,18 @@ pub enum Command {
     Token(TokenArgs),
 }
 
-/// Sign the partner user in (device code) and store the refresh token
+/// Sign the partner user in and store the refresh token
 ///
-/// Asks Partner Center for `user_impersonation` plus `offline_access openid profile`, prints
-/// the verification URL and code on stderr, and waits until you have signed in. The refresh
-/// token (and a client secret given on stdin) go to the token store; the user, tenant, client
-/// id, cloud and store go to config.toml.
+/// Asks Partner Center for `user_impersonation` plus `offline_access openid profile`. By
+/// default with the device-code flow: prints the verification URL and code on stderr and waits
+/// until you have signed in. With --browser, opens the browser on Microsoft's sign-in page and
+/// listens on localhost for its answer (authorization code with PKCE): use it where Conditional
+/// Access blocks the device-code flow. The refresh token (and a client secret given on stdin)
+/// go to the token store; the user, tenant, client id, cloud and store go to config.toml.
 ///
 /// Examples:
 ///   csp authorize --client-id 11111111-2222-3333-4444-555555555555
+///   csp authorize --browser
 ///   csp authorize --tenant contoso.onmicrosoft.com --insecure-storage
 ///   printf '%s' "$SECRET" | csp authorize --client-id $APP --client-secret-stdin
 #[derive(Debug, Clone, Args, Default)]
@@ -99,6 +102,11 @@ pub struct AuthorizeArgs {
     /// Read the app's client secret from stdin (confidential clients) and store it
     #[arg(long)]
     pub client_secret_stdin: bool,
+
+    /// Sign in in the browser (authorization code with PKCE on a localhost redirect) instead of
+    /// with a device code
+    #[arg(long)]
+    pub browser: bool,
 
     /// Store the sign-in in <config-dir>/credentials.json (mode 0600) instead of the OS
     /// keyring; the profile remembers the choice (same as CSP_TOKEN_STORE=file)

@@ -174,6 +174,13 @@ fn auth_hint(e: &AuthError) -> Option<String> {
         AuthError::Network { .. } | AuthError::NetworkGaveUp { .. } => Some(
             "check the network connection and any proxy (HTTPS_PROXY), then try again".into(),
         ),
+        AuthError::Listener(_) => Some(
+            "use the device-code sign-in instead (csp authorize without --browser)".into(),
+        ),
+        AuthError::BrowserTimeout { .. } => Some(
+            "run `csp authorize --browser` again and finish in the browser; on a machine without a browser, use the device-code sign-in (without --browser)".into(),
+        ),
+        AuthError::StateMismatch => Some("close old sign-in tabs and run `csp authorize --browser` again".into()),
         AuthError::NoRefreshToken => Some(
             "make sure the app registration may request offline_access, then run `csp authorize` again".into(),
         ),

@@ -45,6 +45,14 @@ pub enum AuthError {
     UnexpectedResponse { host: String, detail: String },
     #[error("the sign-in returned no refresh token (was `offline_access` refused?)")]
     NoRefreshToken,
+    #[error("cannot listen on localhost for the browser's redirect")]
+    Listener(#[source] std::io::Error),
+    #[error("the browser did not come back within {secs} s")]
+    BrowserTimeout { secs: u64 },
+    #[error(
+        "the browser's redirect did not carry the state csp sent (a stale tab, or a forged redirect)"
+    )]
+    StateMismatch,
 }
 
 impl AuthError {

@@ -1,12 +1,14 @@
 //! Signing in to Microsoft Entra and turning the stored sign-in into access tokens. Never
 //! prints and never reads settings: callers pass in the endpoints, app and store.
 
+pub mod browser;
 pub mod claims;
 pub mod device_code;
 pub mod error;
 pub mod oauth;
 pub mod token_provider;
 
+pub use browser::BrowserFlow;
 pub use claims::Claims;
 pub use device_code::{DeviceFlow, DevicePrompt};
 pub use error::AuthError;

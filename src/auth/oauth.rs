@@ -9,8 +9,8 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AccessToken, AuthType, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointNotSet,
-    EndpointSet, RefreshToken, Scope, StandardRevocableToken, TokenUrl,
+    AccessToken, AuthType, AuthUrl, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointNotSet,
+    EndpointSet, RedirectUrl, RefreshToken, Scope, StandardRevocableToken, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -127,13 +127,13 @@ impl oauth2::ExtraDeviceAuthorizationFields for AzureDeviceFields {}
 
 pub type AzureDeviceResponse = oauth2::DeviceAuthorizationResponse<AzureDeviceFields>;
 
-pub type AzureClient<HasDevice> = oauth2::Client<
+pub type AzureClient<HasAuth, HasDevice> = oauth2::Client<
     BasicErrorResponse,
     AzureTokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
-    EndpointNotSet,
+    HasAuth,
     HasDevice,
     EndpointNotSet,
     EndpointNotSet,
@@ -170,7 +170,7 @@ pub fn token_client(
     app: &AppCredentials,
     authority: &Url,
     tenant: &str,
-) -> AzureClient<EndpointNotSet> {
+) -> AzureClient<EndpointNotSet, EndpointNotSet> {
     let mut client = oauth2::Client::new(ClientId::new(app.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::from_url(entra_url(authority, tenant, "token")));
@@ -185,10 +185,22 @@ pub fn device_client(
     app: &AppCredentials,
     authority: &Url,
     tenant: &str,
-) -> AzureClient<EndpointSet> {
+) -> AzureClient<EndpointNotSet, EndpointSet> {
     token_client(app, authority, tenant).set_device_authorization_url(
         DeviceAuthorizationUrl::from_url(entra_url(authority, tenant, "devicecode")),
     )
+}
+
+/// The same client with the authorization endpoint and a redirect URI set (browser sign-in).
+pub fn authorization_code_client(
+    app: &AppCredentials,
+    authority: &Url,
+    tenant: &str,
+    redirect: RedirectUrl,
+) -> AzureClient<EndpointSet, EndpointNotSet> {
+    token_client(app, authority, tenant)
+        .set_auth_uri(AuthUrl::from_url(entra_url(authority, tenant, "authorize")))
+        .set_redirect_uri(redirect)
 }
 
 /// A transport failure from the adapter below.

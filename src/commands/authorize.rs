@@ -6,7 +6,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::auth::{self, AppCredentials, AuthError, Claims, DeviceFlow};
+use crate::auth::browser::BROWSER_TIMEOUT;
+use crate::auth::oauth::AzureTokenResponse;
+use crate::auth::{self, AppCredentials, AuthError, BrowserFlow, Claims, DeviceFlow};
 use crate::cli::AuthorizeArgs;
 use crate::cloud::Cloud;
 use crate::config::{self, ProfileUpdate};
@@ -107,22 +109,12 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         client_secret,
     };
     let http = ctx.token_http()?;
-    let flow = DeviceFlow {
-        http: &http,
-        app: &app,
-        authority: &settings.endpoints.authority,
-        tenant: &tenant,
-        scopes: auth::sign_in_scopes(settings.cloud),
+    let scopes = auth::sign_in_scopes(settings.cloud);
+    let tokens = if args.browser {
+        browser_sign_in(ctx, &http, &app, &tenant, scopes).await?
+    } else {
+        device_code_sign_in(ctx, &http, &app, &tenant, scopes).await?
     };
-    let prompt = flow.start().await?;
-    // The one line that must reach the user even with -q: without it nobody can sign in.
-    ctx.io.err_line(&prompt.message());
-    let spinner = spinner(ctx, prompt.expires_in());
-    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
-    let tokens = tokens?;
 
     use oauth2::TokenResponse;
     let refresh_token = tokens.refresh_token().ok_or(AuthError::NoRefreshToken)?;
@@ -189,6 +181,80 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     )
 }
 
+async fn device_code_sign_in(
+    ctx: &Context,
+    http: &reqwest::Client,
+    app: &AppCredentials,
+    tenant: &str,
+    scopes: Vec<String>,
+) -> Result<AzureTokenResponse, CliError> {
+    let flow = DeviceFlow {
+        http,
+        app,
+        authority: &ctx.settings.endpoints.authority,
+        tenant,
+        scopes,
+    };
+    let prompt = flow.start().await?;
+    // The one line that must reach the user even with -q: without it nobody can sign in.
+    ctx.io.err_line(&prompt.message());
+    let spinner = spinner(
+        ctx,
+        format!(
+            "Waiting for you to sign in (the code is valid for {} minutes)…",
+            prompt.expires_in().as_secs() / 60
+        ),
+    );
+    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(tokens?)
+}
+
+async fn browser_sign_in(
+    ctx: &Context,
+    http: &reqwest::Client,
+    app: &AppCredentials,
+    tenant: &str,
+    scopes: Vec<String>,
+) -> Result<AzureTokenResponse, CliError> {
+    let flow = BrowserFlow {
+        http,
+        app,
+        authority: &ctx.settings.endpoints.authority,
+        tenant,
+        scopes,
+        timeout: BROWSER_TIMEOUT,
+    };
+    let pending = flow.start().await?;
+    let url = pending.url().to_string();
+    // Always printed, even with -q: the browser may not open, or open on the wrong screen.
+    ctx.io.err_line(&format!(
+        "Opening your browser to sign in. If it does not open, visit:\n  {url}"
+    ));
+    let opener = tokio::task::spawn_blocking(move || webbrowser::open(&url));
+    let spinner = spinner(
+        ctx,
+        format!(
+            "Waiting for the browser (up to {} minutes)…",
+            BROWSER_TIMEOUT.as_secs() / 60
+        ),
+    );
+    let warn_if_unopened = async {
+        if let Ok(Err(e)) = opener.await {
+            ctx.warn(&format!(
+                "could not open a browser ({e}); open the URL above yourself, or set BROWSER"
+            ));
+        }
+    };
+    let (tokens, ()) = tokio::join!(pending.finish(), warn_if_unopened);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(tokens?)
+}
+
 /// `organizations`, `common`, a tenant id or a domain.
 fn parse_sign_in_tenant(t: &str) -> Result<String, CliError> {
     let lower = t.trim().to_ascii_lowercase();
@@ -226,15 +292,12 @@ fn read_secret(ctx: &Context) -> Result<SecretString, CliError> {
     Ok(SecretString::from(secret.to_string()))
 }
 
-fn spinner(ctx: &Context, expires_in: Duration) -> Option<indicatif::ProgressBar> {
+fn spinner(ctx: &Context, message: String) -> Option<indicatif::ProgressBar> {
     if !ctx.io.stderr_tty || ctx.settings.quiet {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message(format!(
-        "Waiting for you to sign in (the code is valid for {} minutes)…",
-        expires_in.as_secs() / 60
-    ));
+    bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
 }

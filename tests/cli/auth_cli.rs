@@ -586,3 +586,60 @@ async fn ctrl_c_while_waiting_exits_130_and_stores_nothing() {
         .count();
     assert!(polls >= 1, "it was polling when interrupted");
 }
+
+/// `csp authorize --browser` end to end: a `BROWSER` helper (curl) plays the browser, following
+/// the authorize URL to the fake Entra and its redirect back to csp's loopback listener.
+#[cfg(unix)]
+#[tokio::test]
+async fn authorize_in_the_browser_with_pkce() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new().await;
+    let browser = env.config_dir().join("fake-browser.sh");
+    std::fs::write(
+        &browser,
+        "#!/bin/sh\nexec curl -sS -L --max-redirs 2 -o /dev/null \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = env.env("BROWSER", browser.to_str().unwrap());
+    let fake = FakeAuthorize::new("browser-code");
+    code_redemption("organizations", "browser-code", &fake)
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(
+            &access_token("browser", true),
+            Some(REFRESH_TOKEN),
+        )))
+        .expect(1)
+        .mount(&env.login)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path(
+        "/organizations/oauth2/v2.0/authorize",
+    ))
+    .respond_with(fake)
+    .expect(1)
+    .mount(&env.login)
+    .await;
+    let out = env
+        .run(&[
+            "authorize",
+            "--browser",
+            "--client-id",
+            CLIENT_ID,
+            "--insecure-storage",
+            "-o",
+            "json",
+        ])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json()["user"], json!(USER));
+    assert!(
+        out.stderr.contains("Opening your browser"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("/organizations/oauth2/v2.0/authorize?"),
+        "the URL is printed: {}",
+        out.stderr
+    );
+    assert_eq!(env.stored_refresh_token().as_deref(), Some(REFRESH_TOKEN));
+}

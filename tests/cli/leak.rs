@@ -208,3 +208,46 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         secrets.assert_clean(&format!("{args:?} (environment)"), &out, None);
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_in_the_browser_sign_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut secrets = Secrets::new();
+    secrets.all.push("AUTH-CODE-LeakCanary".into());
+    let env = TestEnv::new().await;
+    let browser = env.config_dir().join("fake-browser.sh");
+    std::fs::write(
+        &browser,
+        "#!/bin/sh\nexec curl -sS -L --max-redirs 2 -o /dev/null \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = env.env("BROWSER", browser.to_str().unwrap());
+    let fake = FakeAuthorize::new("AUTH-CODE-LeakCanary");
+    let token = secrets.access("browser");
+    code_redemption("organizations", "AUTH-CODE-LeakCanary", &fake)
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_body(&token, Some(REFRESH_TOKEN))),
+        )
+        .mount(&env.login)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path(
+        "/organizations/oauth2/v2.0/authorize",
+    ))
+    .respond_with(fake)
+    .mount(&env.login)
+    .await;
+    let out = env
+        .run(&[
+            "-vvv",
+            "authorize",
+            "--browser",
+            "--client-id",
+            CLIENT_ID,
+            "--insecure-storage",
+        ])
+        .await;
+    out.assert_code(0);
+    secrets.assert_clean("authorize --browser", &out, None);
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth_cli;
+mod browser_flow;
 mod device_flow;
 mod leak;
 mod real_keyring;

@@ -340,3 +340,85 @@ impl TestEnv {
             .await;
     }
 }
+
+/// Entra's authorize endpoint as the browser meets it: it "signs the user in" at once and
+/// redirects to the loopback `redirect_uri` with a code and the request's `state` (or with
+/// `error` when built with one). It remembers the PKCE challenge so the token endpoint can check
+/// the verifier.
+pub struct FakeAuthorize {
+    pub code: String,
+    pub error: Option<(String, String)>,
+    pub tamper_state: bool,
+    pub challenge: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl FakeAuthorize {
+    pub fn new(code: &str) -> Self {
+        FakeAuthorize {
+            code: code.into(),
+            error: None,
+            tamper_state: false,
+            challenge: Default::default(),
+        }
+    }
+}
+
+impl wiremock::Respond for FakeAuthorize {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let q: std::collections::HashMap<String, String> =
+            request.url.query_pairs().into_owned().collect();
+        if q.get("code_challenge_method").map(String::as_str) != Some("S256")
+            || q.get("response_type").map(String::as_str) != Some("code")
+            || q.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+            || q.get("scope").map(String::as_str) != Some(SIGN_IN_SCOPE)
+        {
+            return ResponseTemplate::new(400).set_body_string("bad authorize request");
+        }
+        *self.challenge.lock().unwrap() = q.get("code_challenge").cloned();
+        let state = if self.tamper_state {
+            "forged".to_string()
+        } else {
+            q.get("state").cloned().unwrap_or_default()
+        };
+        let mut to = url::Url::parse(&q["redirect_uri"]).unwrap();
+        match &self.error {
+            None => to
+                .query_pairs_mut()
+                .append_pair("code", &self.code)
+                .append_pair("state", &state),
+            Some((e, d)) => to
+                .query_pairs_mut()
+                .append_pair("error", e)
+                .append_pair("error_description", d)
+                .append_pair("state", &state),
+        };
+        ResponseTemplate::new(302).insert_header("Location", to.as_str())
+    }
+}
+
+/// Matches a token request whose `code_verifier` hashes (S256) to the recorded challenge.
+pub struct PkceVerifies(pub std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl Match for PkceVerifies {
+    fn matches(&self, request: &Request) -> bool {
+        use sha2::Digest;
+        let verifier = url::form_urlencoded::parse(&request.body)
+            .find(|(k, _)| k == "code_verifier")
+            .map(|(_, v)| v.into_owned());
+        let challenge = self.0.lock().unwrap().clone();
+        match (verifier, challenge) {
+            (Some(v), Some(c)) => URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(v.as_bytes())) == c,
+            _ => false,
+        }
+    }
+}
+
+/// The token endpoint redeeming an authorization code from the browser sign-in.
+pub fn code_redemption(tenant: &str, code: &str, fake: &FakeAuthorize) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("/{tenant}/oauth2/v2.0/token")))
+        .and(form("grant_type", "authorization_code"))
+        .and(form("code", code))
+        .and(form("client_id", CLIENT_ID))
+        .and(PkceVerifies(std::sync::Arc::clone(&fake.challenge)))
+}
