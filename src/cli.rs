@@ -72,6 +72,8 @@ pub enum Command {
     Status(StatusArgs),
     Logout(LogoutArgs),
     Token(TokenArgs),
+    Customers(CustomersArgs),
+    Domains(DomainsArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -165,4 +167,44 @@ pub struct TokenArgs {
     /// Print the stored refresh token instead of an access token
     #[arg(long)]
     pub refresh_token: bool,
+}
+
+/// List every Partner Center customer (all pages)
+///
+/// Sorted by name. --search keeps the customers whose company name or domain starts with
+/// PREFIX. --gdap adds each customer's GDAP relationship (status, roles, end date) and the
+/// customers reached only through GDAP (relationship `gdap_only`).
+///
+/// Examples:
+///   csp customers
+///   csp customers --search cont
+///   csp customers --gdap -o csv > customers.csv
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct CustomersArgs {
+    /// Only customers whose company name or domain starts with PREFIX (case-insensitive)
+    #[arg(long, value_name = "PREFIX")]
+    pub search: Option<String>,
+
+    /// Add GDAP relationship status and roles, and the GDAP-only customers
+    #[arg(long)]
+    pub gdap: bool,
+}
+
+/// List a customer tenant's domains
+///
+/// Read from Microsoft Graph in the customer tenant. Before the app is consented there, csp
+/// falls back to Partner Center's record of the customer (its onmicrosoft.com domain and the
+/// custom domains Partner Center knows) and says so on stderr.
+///
+/// Examples:
+///   csp domains --customer contoso.onmicrosoft.com
+///   csp domains --customer 52eaad04-13a2-4a2f-9ce8-93a294fadf36 -o json
+///   csp domains --customer "Contoso Ltd"
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct DomainsArgs {
+    /// The customer: its tenant id, one of its domains, or a mapped client name
+    #[arg(long, value_name = "TENANT_ID|DOMAIN|CLIENT")]
+    pub customer: String,
 }

@@ -8,12 +8,15 @@ use tokio::sync::OnceCell;
 
 use crate::auth::{AppCredentials, AuthError, TokenProvider};
 use crate::error::CliError;
-use crate::http;
+use crate::graph::Graph;
+use crate::http::{self, ApiClient, RateLimits, Service};
 use crate::io::IoStreams;
+use crate::partner_center::PartnerCenter;
 use crate::secrets::{
     EnvStore, FileStore, KeyringStore, SecretStore, SecretVault, StoreKind, StoredSecrets,
 };
 use crate::settings::Settings;
+use crate::tenant_lookup::TenantLookup;
 
 pub struct Context {
     pub settings: Settings,
@@ -24,6 +27,8 @@ pub struct Context {
     keyring: std::sync::OnceLock<Arc<dyn SecretStore>>,
     token_http: OnceCell<reqwest::Client>,
     provider: OnceCell<Arc<TokenProvider>>,
+    /// Shared by every Partner Center call of the run.
+    limits: Arc<RateLimits>,
 }
 
 impl Context {
@@ -35,6 +40,7 @@ impl Context {
             keyring: std::sync::OnceLock::new(),
             token_http: OnceCell::new(),
             provider: OnceCell::new(),
+            limits: Arc::new(RateLimits::partner_center()),
         }
     }
 
@@ -145,6 +151,44 @@ impl Context {
             })
             .await
             .cloned()
+    }
+
+    fn api(&self, service: Service, base: &url::Url) -> Result<ApiClient, CliError> {
+        Ok(ApiClient::new(
+            service,
+            base.clone(),
+            self.settings.http.clone(),
+        )?)
+    }
+
+    /// Partner Center, signed in as the partner user.
+    pub async fn partner_center(&self) -> Result<PartnerCenter, CliError> {
+        Ok(PartnerCenter::new(
+            self.api(
+                Service::PartnerCenter,
+                &self.settings.endpoints.partner_center,
+            )?,
+            self.token_provider().await?,
+            self.settings.cloud.partner_center_scope(),
+            Arc::clone(&self.limits),
+        ))
+    }
+
+    /// Microsoft Graph, signed in as the partner user (in any tenant it reaches).
+    pub async fn graph(&self) -> Result<Graph, CliError> {
+        Ok(Graph::new(
+            self.api(Service::Graph, &self.settings.endpoints.graph)?,
+            self.token_provider().await?,
+            self.settings.cloud.graph_scope(),
+        ))
+    }
+
+    /// Domain → tenant id; anonymous, needs no sign-in.
+    pub fn tenant_lookup(&self) -> Result<TenantLookup, CliError> {
+        Ok(TenantLookup::new(self.api(
+            Service::Discovery,
+            &self.settings.endpoints.authority,
+        )?))
     }
 
     /// Prints a warning on stderr unless `-q`.

@@ -6,10 +6,11 @@ use std::error::Error as _;
 use crate::advice;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
-use crate::http::HttpSetupError;
+use crate::http::{ApiError, HttpSetupError, RemoteError, Service};
 use crate::output::sanitize;
 use crate::secrets::{SecretStoreError, StoreKind};
 use crate::settings::SettingsError;
+use crate::tenant_lookup::LookupError;
 
 /// The exit codes of CONTRACT.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,10 @@ pub enum CliError {
     Store(#[from] SecretStoreError),
     #[error(transparent)]
     HttpSetup(#[from] HttpSetupError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
     #[error("cannot {action}")]
     Io {
         action: &'static str,
@@ -78,20 +83,34 @@ impl CliError {
         }
     }
 
+    fn auth_exit(e: &AuthError) -> ExitCode {
+        match e {
+            AuthError::NoClientId => ExitCode::Usage,
+            AuthError::NotSignedIn { .. } | AuthError::SignInExpired { .. } => {
+                ExitCode::NotSignedIn
+            }
+            _ => ExitCode::Failure,
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage { .. } | CliError::Settings(_) => ExitCode::Usage,
             CliError::Config(ConfigError::File(_)) => ExitCode::Failure,
             CliError::Config(_) => ExitCode::Usage,
-            CliError::Auth(e) => match e {
-                AuthError::NoClientId => ExitCode::Usage,
-                AuthError::NotSignedIn { .. } | AuthError::SignInExpired { .. } => {
-                    ExitCode::NotSignedIn
-                }
-                _ => ExitCode::Failure,
-            },
+            CliError::Auth(e) => CliError::auth_exit(e),
             CliError::Store(SecretStoreError::Corrupt { .. }) => ExitCode::Usage,
             CliError::Store(_) | CliError::HttpSetup(_) | CliError::Io { .. } => ExitCode::Failure,
+            CliError::Remote(RemoteError::Auth(e)) => CliError::auth_exit(e),
+            CliError::Remote(RemoteError::Api(e)) | CliError::Lookup(LookupError::Api(e)) => {
+                if e.is_mfa_required() {
+                    ExitCode::NotSignedIn
+                } else {
+                    ExitCode::Failure
+                }
+            }
+            CliError::Lookup(LookupError::UnknownDomain { .. }) => ExitCode::Usage,
+            CliError::Lookup(LookupError::NoTenantId { .. }) => ExitCode::Failure,
             CliError::Interrupted => ExitCode::Interrupted,
             CliError::BrokenPipe => ExitCode::Success,
         }
@@ -124,6 +143,14 @@ impl CliError {
                 _ => None,
             },
             CliError::HttpSetup(_) | CliError::Io { .. } => None,
+            CliError::Remote(RemoteError::Auth(e)) => auth_hint(e),
+            CliError::Remote(RemoteError::Api(e)) | CliError::Lookup(LookupError::Api(e)) => {
+                api_hint(e)
+            }
+            CliError::Lookup(LookupError::UnknownDomain { .. }) => Some(
+                "check the spelling; a domain is known to Microsoft only once a tenant has verified it".into(),
+            ),
+            CliError::Lookup(LookupError::NoTenantId { .. }) => None,
             CliError::Interrupted | CliError::BrokenPipe => None,
         }
     }
@@ -151,6 +178,48 @@ impl CliError {
             lines.push(format!("hint: {}", sanitize::for_terminal(&hint)));
         }
         lines
+    }
+}
+
+/// Advice for the Partner Center and Graph errors partners meet (API.md §2.6, PEERS.md §5).
+fn api_hint(e: &ApiError) -> Option<String> {
+    if e.is_mfa_required() {
+        return Some(
+            "Partner Center requires multi-factor authentication for App+User calls (error 900421): run `csp authorize` again and complete MFA".into(),
+        );
+    }
+    let code = e.code().unwrap_or_default();
+    match (e.service(), e) {
+        (_, ApiError::Throttled { retry_after, .. }) => Some(match retry_after {
+            Some(d) => format!(
+                "{} is throttling this partner; it last asked to wait {} s. Wait that long and run the command again, with fewer parallel jobs for bulk commands",
+                e.service(),
+                d.as_secs()
+            ),
+            None => format!(
+                "{} is throttling this partner; wait a minute and run the command again",
+                e.service()
+            ),
+        }),
+        (Service::PartnerCenter, _) if e.status() == Some(403) && code == "20002" => Some(
+            "the partner has no commerce relationship with that customer; check the tenant id, or whether the customer is reached only through GDAP".into(),
+        ),
+        (Service::PartnerCenter, _) if e.status() == Some(404) && code == "60003" => Some(
+            "Partner Center does not know that tenant: check the tenant id".into(),
+        ),
+        (Service::PartnerCenter, _) if e.status() == Some(401) => Some(
+            "the app needs Partner Center's user_impersonation permission with admin consent, and the signed-in user must be in the AdminAgents group".into(),
+        ),
+        (Service::PartnerCenter, _) if e.status() == Some(403) => Some(
+            "the signed-in user lacks the Partner Center role (Admin agent) this needs".into(),
+        ),
+        (Service::Graph, _) if e.status() == Some(403) => Some(
+            "the app or the user lacks the Graph permission for this (for GDAP: DelegatedAdminRelationship.Read.All, delegated, with admin consent)".into(),
+        ),
+        (_, ApiError::Network { .. }) => Some(
+            "check the network connection and any proxy (HTTPS_PROXY), then try again; CSP_HTTP_TIMEOUT raises the timeout".into(),
+        ),
+        _ => None,
     }
 }
 

@@ -13,12 +13,16 @@ pub mod context;
 pub mod environment;
 pub mod error;
 pub mod files;
+pub mod graph;
 pub mod http;
 pub mod ids;
 pub mod io;
 pub mod output;
+pub mod partner_center;
+pub mod roles;
 pub mod secrets;
 pub mod settings;
+pub mod tenant_lookup;
 
 use std::future::Future;
 

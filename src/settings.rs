@@ -3,6 +3,7 @@
 //! this point looks at flags or environment variables.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -10,6 +11,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cloud::{self, Cloud, EndpointError, Endpoints};
 use crate::config::{ConfigError, ConfigFile, ProfileConfig};
 use crate::environment::Environment;
+use crate::http::HttpOptions;
 use crate::ids;
 use crate::secrets::StoreKind;
 
@@ -25,6 +27,8 @@ pub enum SettingsError {
     InvalidClientId { name: &'static str, value: String },
     #[error("cannot find a home directory for the default config dir")]
     NoConfigDir,
+    #[error("{name} must be a number of seconds from 1 to 600, not {value:?}")]
+    InvalidTimeout { name: &'static str, value: String },
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
@@ -56,6 +60,8 @@ pub struct Settings {
     /// `CSP_TOKEN_STORE`, when set.
     pub store_choice: Option<StoreKind>,
     pub env_sign_in: EnvSignIn,
+    /// Timeouts and limits of API calls (`CSP_HTTP_TIMEOUT`, `CSP_CONNECT_TIMEOUT`).
+    pub http: HttpOptions,
     /// config.toml as read at start-up.
     pub config: ConfigFile,
 }
@@ -118,6 +124,7 @@ impl Settings {
             no_color: args.no_color || env.get("NO_COLOR").is_some(),
             store_choice,
             env_sign_in,
+            http: http_options(env)?,
             config,
         })
     }
@@ -143,6 +150,29 @@ impl Settings {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+fn http_options(env: &Environment) -> Result<HttpOptions, SettingsError> {
+    let secs = |name: &'static str| -> Result<Option<Duration>, SettingsError> {
+        match env.get(name) {
+            None => Ok(None),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (1..=600).contains(&n) => Ok(Some(Duration::from_secs(n))),
+                _ => Err(SettingsError::InvalidTimeout {
+                    name,
+                    value: v.to_string(),
+                }),
+            },
+        }
+    };
+    let mut o = HttpOptions::default();
+    if let Some(d) = secs("CSP_HTTP_TIMEOUT")? {
+        o.request_timeout = d;
+    }
+    if let Some(d) = secs("CSP_CONNECT_TIMEOUT")? {
+        o.connect_timeout = d;
+    }
+    Ok(o)
 }
 
 fn valid_profile(p: &str) -> bool {
@@ -272,6 +302,12 @@ mod tests {
             resolve(GlobalArgs::default(), &[("CSP_CLIENT_ID", "abc")]),
             Err(SettingsError::InvalidClientId { .. })
         ));
+        assert!(matches!(
+            resolve(GlobalArgs::default(), &[("CSP_HTTP_TIMEOUT", "0")]),
+            Err(SettingsError::InvalidTimeout { .. })
+        ));
+        let s = resolve(GlobalArgs::default(), &[("CSP_HTTP_TIMEOUT", "90")]).unwrap();
+        assert_eq!(s.http.request_timeout, Duration::from_secs(90));
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! through the context's streams.
 
 pub mod authorize;
+pub mod customers;
+pub mod domains;
 pub mod logout;
+pub mod resolve;
 pub mod status;
 pub mod token;
 
@@ -18,6 +21,8 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Status(args) => status::run(ctx, args).await,
         Command::Logout(args) => logout::run(ctx, args).await,
         Command::Token(args) => token::run(ctx, args).await,
+        Command::Customers(args) => customers::run(ctx, args).await,
+        Command::Domains(args) => domains::run(ctx, args).await,
     }
 }
 

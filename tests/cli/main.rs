@@ -6,6 +6,7 @@ mod support;
 mod auth_cli;
 mod browser_flow;
 mod device_flow;
+mod http_layer;
 mod leak;
 mod real_keyring;
 mod token_provider;

@@ -422,3 +422,125 @@ pub fn code_redemption(tenant: &str, code: &str, fake: &FakeAuthorize) -> wiremo
         .and(form("client_id", CLIENT_ID))
         .and(PkceVerifies(std::sync::Arc::clone(&fake.challenge)))
 }
+
+/// A Partner Center customer as `GET /v1/customers` lists it.
+pub fn pc_customer(tenant_id: &str, name: &str, domain: &str, relationship: &str) -> Value {
+    json!({
+        "id": tenant_id,
+        "companyProfile": {
+            "tenantId": tenant_id,
+            "domain": domain,
+            "companyName": name,
+            "attributes": {"objectType": "CustomerCompanyProfile"}
+        },
+        "relationshipToPartner": relationship,
+        "attributes": {"objectType": "Customer"}
+    })
+}
+
+/// A page of customers, with a `next` link carrying a continuation token when given.
+pub fn pc_page(items: Vec<Value>, next: Option<(&str, &str)>) -> Value {
+    let mut links =
+        json!({"self": {"uri": "/v1/customers?size=500", "method": "GET", "headers": []}});
+    if let Some((uri, token)) = next {
+        links["next"] = json!({
+            "uri": uri,
+            "method": "GET",
+            "headers": [{"key": "MS-ContinuationToken", "value": token}]
+        });
+    }
+    json!({"totalCount": items.len(), "items": items, "links": links, "attributes": {"objectType": "Collection"}})
+}
+
+/// A GDAP relationship as Graph lists it.
+pub fn gdap_relationship(
+    tenant_id: &str,
+    name: &str,
+    status: &str,
+    roles: &[&str],
+    end: &str,
+) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+        "id": format!("rel-{tenant_id}-{status}"),
+        "displayName": format!("{name} relationship"),
+        "duration": "P730D",
+        "customer": {"tenantId": tenant_id, "displayName": name},
+        "accessDetails": {"unifiedRoles": roles.iter().map(|r| json!({"roleDefinitionId": r})).collect::<Vec<_>>()},
+        "status": status,
+        "autoExtendDuration": "P180D",
+        "createdDateTime": "2025-02-10T11:24:42Z",
+        "activatedDateTime": "2025-02-10T11:26:44Z",
+        "endDateTime": end
+    })
+}
+
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const CLOUD_APP_ADMIN: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+pub const EXCHANGE_ADMIN: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+impl TestEnv {
+    /// A world with Partner Center and Graph fakes, signed in with the file store, whose
+    /// refresh redeems for any scope and tenant.
+    pub async fn signed_in_with_apis() -> (TestEnv, MockServer, MockServer) {
+        let pc = MockServer::start().await;
+        let graph = MockServer::start().await;
+        let mut env = TestEnv::new().await;
+        env.partner_center_url = pc.uri();
+        env.graph_url = graph.uri();
+        env.seed_file_sign_in(None);
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path_regex(
+                r"^/[^/]+/oauth2/v2\.0/token$",
+            ))
+            .and(form("grant_type", "refresh_token"))
+            .and(form("refresh_token", REFRESH_TOKEN))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(token_body(&access_token("api", true), None)),
+            )
+            .mount(&env.login)
+            .await;
+        (env, pc, graph)
+    }
+}
+
+/// The OpenID metadata Entra publishes for a domain's tenant.
+pub fn openid_metadata(tenant_id: &str) -> Value {
+    json!({
+        "token_endpoint": format!("https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token"),
+        "issuer": format!("https://login.microsoftonline.com/{tenant_id}/v2.0"),
+        "authorization_endpoint": format!("https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/authorize"),
+        "tenant_region_scope": "EU"
+    })
+}
+
+/// A loopback server that drops the first `drops` connections without answering, then answers
+/// every request with `200` and `body`. Returns its base URL.
+pub async fn flaky_server(drops: usize, body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            seen += 1;
+            let mut buf = vec![0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            if seen <= drops {
+                drop(sock);
+                continue;
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}")
+}

@@ -1,0 +1,93 @@
+//! Microsoft Graph (API.md §4, §5): GDAP relationships in the partner tenant, domains in a
+//! customer tenant, and paging over `@odata.nextLink`. Builds requests and reads answers; never
+//! prints.
+
+pub mod model;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::auth::TokenProvider;
+use crate::http::{ApiClient, ApiError, RemoteError, display_path};
+use model::{Collection, Domain, GdapRelationship};
+
+const MAX_PAGES: usize = 10_000;
+
+pub struct Graph {
+    api: ApiClient,
+    tokens: Arc<TokenProvider>,
+    scope: String,
+}
+
+impl Graph {
+    pub fn new(api: ApiClient, tokens: Arc<TokenProvider>, scope: String) -> Self {
+        Graph { api, tokens, scope }
+    }
+
+    /// Every item of a collection, following `@odata.nextLink` (which must stay on the Graph
+    /// host), in `tenant` (default: the partner tenant).
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        tenant: Option<&str>,
+        path_and_query: &str,
+    ) -> Result<Vec<T>, RemoteError> {
+        let token = self.tokens.access_token(&self.scope, tenant).await?.token;
+        let mut url = self.api.url(path_and_query);
+        let mut all = Vec::new();
+        for page_no in 1.. {
+            if page_no > MAX_PAGES {
+                return Err(ApiError::EndlessPaging {
+                    service: self.api.service(),
+                    path: display_path(&url),
+                    pages: MAX_PAGES,
+                }
+                .into());
+            }
+            let page: Collection<T> = self
+                .api
+                .get_json(url.clone(), Some(&token), Vec::new())
+                .await?;
+            all.extend(page.value);
+            let Some(next) = page.next_link else { break };
+            let next = url::Url::parse(&next).map_err(|_| ApiError::Decode {
+                service: self.api.service(),
+                method: "GET".into(),
+                path: display_path(&url),
+                detail: "@odata.nextLink is not a URL".into(),
+            })?;
+            if !self.api.same_origin(&next) {
+                return Err(ApiError::ForeignLink {
+                    service: self.api.service(),
+                    path: display_path(&url),
+                    host: next.host_str().unwrap_or_default().to_string(),
+                }
+                .into());
+            }
+            if next == url {
+                return Err(ApiError::EndlessPaging {
+                    service: self.api.service(),
+                    path: display_path(&url),
+                    pages: page_no,
+                }
+                .into());
+            }
+            url = next;
+        }
+        Ok(all)
+    }
+
+    /// The partner's GDAP relationships, all statuses (API.md §4, G3).
+    pub async fn gdap_relationships(&self) -> Result<Vec<GdapRelationship>, RemoteError> {
+        self.list(
+            None,
+            "v1.0/tenantRelationships/delegatedAdminRelationships?$top=300",
+        )
+        .await
+    }
+
+    /// The domains of a customer tenant, read in that tenant (API.md §4, G1).
+    pub async fn domains(&self, tenant: &str) -> Result<Vec<Domain>, RemoteError> {
+        self.list(Some(tenant), "v1.0/domains").await
+    }
+}
