@@ -74,7 +74,7 @@ fn table<T: Render>(value: &T, tty: bool) -> String {
     } else {
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(headers.iter().map(|h| h.to_uppercase()));
+            .set_header(headers.iter().map(|h| title(h)));
         for row in rows {
             t.add_row(row.iter().map(|c| clean(c)).collect::<Vec<_>>());
         }
@@ -90,6 +90,18 @@ fn table<T: Render>(value: &T, tty: bool) -> String {
     }
     s.push('\n');
     s
+}
+
+/// A camelCase key as a table heading: `tenantId` → `TENANT ID`.
+fn title(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// `Option<String>` as table text.

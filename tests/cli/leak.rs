@@ -251,3 +251,96 @@ async fn no_secret_reaches_the_terminal_in_the_browser_sign_in() {
     out.assert_code(0);
     secrets.assert_clean("authorize --browser", &out, None);
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_when_reading_customers_and_domains() {
+    use serde_json::json;
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+    let mut secrets = Secrets::new();
+    let _ = secrets.access("api");
+    let (env, pc, graph) = TestEnv::signed_in_with_apis().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(
+            vec![pc_customer(
+                "11111111-aaaa-0000-0000-000000000003",
+                "Contoso Ltd",
+                "contoso.onmicrosoft.com",
+                "reseller",
+            )],
+            None,
+        )))
+        .mount(&pc)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1.0/tenantRelationships/delegatedAdminRelationships",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/domains"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [{"id": "contoso.com", "isDefault": true}]})),
+        )
+        .mount(&graph)
+        .await;
+    for args in [
+        vec!["-vvv", "customers"],
+        vec![
+            "-vvv",
+            "-o",
+            "json",
+            "customers",
+            "--gdap",
+            "--search",
+            "con",
+        ],
+        vec!["-vvv", "-o", "csv", "customers"],
+        vec![
+            "-vvv",
+            "domains",
+            "--customer",
+            "11111111-aaaa-0000-0000-000000000003",
+        ],
+    ] {
+        let out = env.run(&args).await;
+        out.assert_code(0);
+        secrets.assert_clean(&format!("{args:?}"), &out, None);
+    }
+    // Failure paths: throttled, then forbidden.
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/11111111-aaaa-0000-0000-000000000009"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"code": "20002", "description": "no relationship"})),
+        )
+        .mount(&pc)
+        .await;
+    refresh(
+        "11111111-aaaa-0000-0000-000000000009",
+        REFRESH_TOKEN,
+        GRAPH_SCOPE,
+    )
+    .respond_with(ResponseTemplate::new(400).set_body_json(entra_error(
+        "invalid_grant",
+        65001,
+        "no consent",
+    )))
+    .with_priority(1)
+    .mount(&env.login)
+    .await;
+    let out = env
+        .run(&[
+            "-vvv",
+            "domains",
+            "--customer",
+            "11111111-aaaa-0000-0000-000000000009",
+        ])
+        .await;
+    out.assert_code(1);
+    secrets.assert_clean("domains (forbidden)", &out, None);
+}
