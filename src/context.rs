@@ -25,7 +25,7 @@ pub struct Context {
     injected_store: Option<Arc<dyn SecretStore>>,
     /// The OS keyring, connected once per run.
     keyring: std::sync::OnceLock<Arc<dyn SecretStore>>,
-    token_http: OnceCell<reqwest::Client>,
+    http: OnceCell<reqwest::Client>,
     provider: OnceCell<Arc<TokenProvider>>,
     /// Shared by every Partner Center call of the run.
     limits: Arc<RateLimits>,
@@ -38,7 +38,7 @@ impl Context {
             io,
             injected_store: None,
             keyring: std::sync::OnceLock::new(),
-            token_http: OnceCell::new(),
+            http: OnceCell::new(),
             provider: OnceCell::new(),
             limits: Arc::new(RateLimits::partner_center()),
         }
@@ -90,13 +90,13 @@ impl Context {
         SecretVault::new(store, self.settings.profile.clone())
     }
 
-    /// The HTTP client for Entra's endpoints (no redirects).
-    pub fn token_http(&self) -> Result<reqwest::Client, CliError> {
-        if let Some(c) = self.token_http.get() {
+    /// The run's one HTTP client (no redirects), shared by every service.
+    pub fn http(&self) -> Result<reqwest::Client, CliError> {
+        if let Some(c) = self.http.get() {
             return Ok(c.clone());
         }
-        let client = http::token_client()?;
-        let _ = self.token_http.set(client.clone());
+        let client = http::client(&self.settings.http)?;
+        let _ = self.http.set(client.clone());
         Ok(client)
     }
 
@@ -137,7 +137,7 @@ impl Context {
                     .clone()
                     .or(secrets.client_secret.clone());
                 Ok::<_, CliError>(Arc::new(TokenProvider::new(
-                    self.token_http()?,
+                    self.http()?,
                     AppCredentials {
                         client_id,
                         client_secret,
@@ -154,11 +154,12 @@ impl Context {
     }
 
     fn api(&self, service: Service, base: &url::Url) -> Result<ApiClient, CliError> {
-        Ok(ApiClient::new(
+        Ok(ApiClient::with_http(
             service,
             base.clone(),
             self.settings.http.clone(),
-        )?)
+            self.http()?,
+        ))
     }
 
     /// Partner Center, signed in as the partner user.

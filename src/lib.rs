@@ -46,7 +46,8 @@ pub async fn run(
 
 /// Sets up diagnostics on stderr: `CSP_LOG` if given, else by -v/-q. By default only csp's own
 /// events are shown; other crates' at warning level, so no dependency's debug output (which
-/// could include request details) appears even at -vvv.
+/// could include request details) appears even at -vvv. Warnings read `warning: …` like the
+/// rest of csp's messages; with -v, events carry their level and module.
 pub fn init_logging(settings: &settings::Settings) {
     use tracing_subscriber::EnvFilter;
     let level = match (settings.quiet, settings.verbose) {
@@ -64,8 +65,38 @@ pub fn init_logging(settings: &settings::Settings) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(!settings.no_color)
-        .with_target(settings.verbose > 0)
-        .without_time()
+        .with_ansi(false)
+        .event_format(LogFormat {
+            detailed: settings.verbose > 0 || settings.log_filter.is_some(),
+        })
         .try_init();
+}
+
+/// `warning: …` / `error: …` for people; `LEVEL module: …` when diagnosing.
+struct LogFormat {
+    detailed: bool,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LogFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        if self.detailed {
+            write!(writer, "{:>5} {}: ", meta.level(), meta.target())?;
+        } else if *meta.level() == tracing::Level::ERROR {
+            write!(writer, "error: ")?;
+        } else if *meta.level() == tracing::Level::WARN {
+            write!(writer, "warning: ")?;
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

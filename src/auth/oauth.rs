@@ -232,7 +232,8 @@ pub async fn send(
     http: &reqwest::Client,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, TransportError> {
-    let request = reqwest::Request::try_from(request).map_err(TransportError)?;
+    let mut request = reqwest::Request::try_from(request).map_err(TransportError)?;
+    *request.timeout_mut() = Some(crate::http::REQUEST_TIMEOUT);
     // Method and URL only: the form body carries the grant.
     let (verb, url) = (request.method().clone(), request.url().clone());
     let response = http.execute(request).await.map_err(|e| {

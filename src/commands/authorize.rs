@@ -108,7 +108,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         client_id: client_id.clone(),
         client_secret,
     };
-    let http = ctx.token_http()?;
+    let http = ctx.http()?;
     let scopes = auth::sign_in_scopes(settings.cloud);
     let tokens = if args.browser {
         browser_sign_in(ctx, &http, &app, &tenant, scopes).await?

@@ -154,12 +154,8 @@ pub fn build_rows(
             });
         }
     }
-    rows.sort_by(|a, b| {
-        a.name
-            .to_lowercase()
-            .cmp(&b.name.to_lowercase())
-            .then_with(|| a.tenant_id.cmp(&b.tenant_id))
-    });
+    // Lowercased once per row, not once per comparison: this sorts thousands of customers.
+    rows.sort_by_cached_key(|r| (r.name.to_lowercase(), r.tenant_id.clone()));
     rows
 }
 

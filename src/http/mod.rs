@@ -75,23 +75,20 @@ fn user_agent() -> String {
     format!("csp/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The client for Entra's token and device-code endpoints.
+/// A client with default options (tests, one-off callers).
 pub fn token_client() -> Result<reqwest::Client, HttpSetupError> {
-    api_http(&HttpOptions {
-        request_timeout: REQUEST_TIMEOUT,
-        ..HttpOptions::default()
-    })
+    client(&HttpOptions::default())
 }
 
-/// A client for API calls. Redirects are not followed: no Microsoft API used here redirects, and
-/// a redirect must never carry a token to another host.
-fn api_http(options: &HttpOptions) -> Result<reqwest::Client, HttpSetupError> {
+/// The one HTTP client of a run, shared by every service so that the OS trust store is loaded
+/// once. Redirects are not followed: no Microsoft endpoint used here redirects, and a redirect
+/// must never carry a grant or a token to another host. Request timeouts are set per request.
+pub fn client(options: &HttpOptions) -> Result<reqwest::Client, HttpSetupError> {
     ensure_crypto_provider();
     reqwest::Client::builder()
         .user_agent(user_agent())
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
-        .timeout(options.request_timeout)
         .build()
         .map_err(HttpSetupError)
 }
@@ -151,14 +148,26 @@ struct TryFailed {
 }
 
 impl ApiClient {
+    /// A client with its own connection pool (tests, one-off callers).
     pub fn new(service: Service, base: Url, options: HttpOptions) -> Result<Self, HttpSetupError> {
-        Ok(ApiClient {
-            http: api_http(&options)?,
+        let http = client(&options)?;
+        Ok(Self::with_http(service, base, options, http))
+    }
+
+    /// A client on a shared `reqwest::Client` (see `client`).
+    pub fn with_http(
+        service: Service,
+        base: Url,
+        options: HttpOptions,
+        http: reqwest::Client,
+    ) -> Self {
+        ApiClient {
+            http,
             service,
             base,
             options,
             sleep: tokio_sleeper(),
-        })
+        }
     }
 
     pub fn with_sleeper(mut self, sleep: Sleeper) -> Self {
@@ -261,8 +270,11 @@ impl ApiClient {
     ) -> Result<Response, TryFailed> {
         let method = call.method.as_str().to_string();
         let path = display_path(&call.url);
-        let mut req = self.http.request(call.method.clone(), call.url.clone());
-        req = req.header(reqwest::header::ACCEPT, "application/json");
+        let mut req = self
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .timeout(self.options.request_timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
         match self.service {
             Service::Graph => {
                 req = req.header("client-request-id", correlation);

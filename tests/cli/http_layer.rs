@@ -248,7 +248,8 @@ async fn writes_are_retried_only_where_that_is_safe() {
 #[tokio::test]
 async fn every_request_carries_a_fresh_correlation_id_and_reads_no_request_id() {
     let server = MockServer::start().await;
-    let seen: Arc<Mutex<Vec<(Option<String>, bool)>>> = Arc::default();
+    type Seen = Arc<Mutex<Vec<(Option<String>, bool)>>>;
+    let seen: Seen = Arc::default();
     let s = Arc::clone(&seen);
     Mock::given(method("GET"))
         .respond_with(move |r: &Request| {
