@@ -74,6 +74,7 @@ pub enum Command {
     Token(TokenArgs),
     Customers(CustomersArgs),
     Domains(DomainsArgs),
+    Map(MapArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -207,4 +208,113 @@ pub struct DomainsArgs {
     /// The customer: its tenant id, one of its domains, or a mapped client name
     #[arg(long, value_name = "TENANT_ID|DOMAIN|CLIENT")]
     pub customer: String,
+}
+
+/// Map a client to the customer tenant that owns one of its domains
+///
+/// CLIENT is your own name for the client (1-128 characters, unique without regard to case).
+/// DOMAIN is resolved to its tenant through Microsoft's public OpenID metadata, and that tenant
+/// must be your customer in Partner Center or through an active GDAP relationship. A client
+/// already mapped to another tenant, or a tenant already mapped to another client, is refused
+/// unless --replace.
+///
+/// Examples:
+///   csp map --customer "Contoso Ltd" --domain contoso.com
+///   csp map list
+///   csp map import clients.csv
+///   csp map suggest --clients clients.txt -o csv > suggested.csv
+#[derive(Debug, Clone, Args, Default)]
+#[command(
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct MapArgs {
+    #[command(subcommand)]
+    pub command: Option<MapCommand>,
+
+    /// The client: your own name for it
+    #[arg(long, value_name = "CLIENT", required = true)]
+    pub customer: Option<String>,
+
+    /// A domain the client's tenant has verified
+    #[arg(long, value_name = "DOMAIN", required = true)]
+    pub domain: Option<String>,
+
+    /// Replace an existing mapping of this client, or of this tenant
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum MapCommand {
+    List(MapListArgs),
+    Remove(MapRemoveArgs),
+    Import(MapImportArgs),
+    Suggest(MapSuggestArgs),
+}
+
+/// List the mappings, sorted by client
+///
+/// Examples:
+///   csp map list
+///   csp map list -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct MapListArgs {}
+
+/// Remove a client's mapping
+///
+/// Examples:
+///   csp map remove --customer "Contoso Ltd"
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct MapRemoveArgs {
+    /// The client to forget
+    #[arg(long, value_name = "CLIENT")]
+    pub customer: String,
+}
+
+/// Map many clients from a CSV file with the header `customer,domain`
+///
+/// Every row is tried (several at once, within Partner Center's rate limits) and reported with
+/// its line number; the rows that check out are mapped. Exits 5 when any row failed. Columns
+/// after `customer,domain` (as `map suggest` writes them) are ignored.
+///
+/// Examples:
+///   csp map import clients.csv
+///   csp map import clients.csv -o json > report.json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct MapImportArgs {
+    /// The CSV file (UTF-8, with or without BOM)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Replace existing mappings of the clients or tenants in the file
+    #[arg(long)]
+    pub replace: bool,
+
+    /// How many rows to check at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+}
+
+/// Suggest which customer each of your clients is, by company name
+///
+/// FILE lists your client names, one per line, or as a CSV column `customer`. Each is compared
+/// with your Partner Center customers' company names, ignoring case, accents, punctuation and
+/// legal forms (Ltd, Inc, GmbH, B.V., ...). Good matches are proposed with their score and the
+/// runner-up; names with no good or no clear match are listed, never guessed. `-o csv` writes
+/// the proposals as a file `map import` accepts: review it, then import it.
+///
+/// Examples:
+///   csp map suggest --clients clients.txt
+///   csp map suggest --clients clients.txt -o csv > suggested.csv && csp map import suggested.csv
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct MapSuggestArgs {
+    /// Your client names: one per line, or a CSV with a `customer` column
+    #[arg(long, value_name = "FILE")]
+    pub clients: PathBuf,
 }

@@ -7,6 +7,7 @@ use crate::advice;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
 use crate::http::{ApiError, HttpSetupError, RemoteError, Service};
+use crate::mapping::MappingError;
 use crate::output::sanitize;
 use crate::secrets::{SecretStoreError, StoreKind};
 use crate::settings::SettingsError;
@@ -55,6 +56,21 @@ pub enum CliError {
         action: &'static str,
         #[source]
         source: std::io::Error,
+    },
+    /// The command could not do what was asked, for a reason it explains (exit 1).
+    #[error("{message}")]
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// A command over many items finished, but some failed (exit 5).
+    #[error("{failed} of {total} {what} failed")]
+    Partial {
+        failed: usize,
+        total: usize,
+        what: &'static str,
     },
     #[error("interrupted")]
     Interrupted,
@@ -111,6 +127,10 @@ impl CliError {
             }
             CliError::Lookup(LookupError::UnknownDomain { .. }) => ExitCode::Usage,
             CliError::Lookup(LookupError::NoTenantId { .. }) => ExitCode::Failure,
+            CliError::Refused { .. } => ExitCode::Failure,
+            CliError::Mapping(MappingError::File(_)) => ExitCode::Failure,
+            CliError::Mapping(_) => ExitCode::Usage,
+            CliError::Partial { .. } => ExitCode::Partial,
             CliError::Interrupted => ExitCode::Interrupted,
             CliError::BrokenPipe => ExitCode::Success,
         }
@@ -151,6 +171,12 @@ impl CliError {
                 "check the spelling; a domain is known to Microsoft only once a tenant has verified it".into(),
             ),
             CliError::Lookup(LookupError::NoTenantId { .. }) => None,
+            CliError::Refused { hint, .. } => hint.clone(),
+            CliError::Mapping(MappingError::File(_)) => None,
+            CliError::Mapping(_) => Some(
+                "fix the file (or restore it from version control); csp does not overwrite a file it cannot read".into(),
+            ),
+            CliError::Partial { .. } => None,
             CliError::Interrupted | CliError::BrokenPipe => None,
         }
     }

@@ -17,6 +17,8 @@ pub mod graph;
 pub mod http;
 pub mod ids;
 pub mod io;
+pub mod mapping;
+pub mod name_match;
 pub mod output;
 pub mod partner_center;
 pub mod roles;

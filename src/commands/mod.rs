@@ -6,6 +6,8 @@ pub mod authorize;
 pub mod customers;
 pub mod domains;
 pub mod logout;
+pub mod map;
+pub mod progress;
 pub mod resolve;
 pub mod status;
 pub mod token;
@@ -23,6 +25,7 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Token(args) => token::run(ctx, args).await,
         Command::Customers(args) => customers::run(ctx, args).await,
         Command::Domains(args) => domains::run(ctx, args).await,
+        Command::Map(args) => map::run(ctx, args).await,
     }
 }
 

@@ -1,8 +1,9 @@
-//! Turns a `--customer` argument (tenant id, domain, or mapped client name) into a tenant id.
+//! Turns a `--customer` argument (tenant id, mapped client name, or domain) into a tenant id.
 
 use crate::context::Context;
 use crate::error::CliError;
 use crate::ids::TenantRef;
+use crate::mapping::MappingStore;
 
 /// A customer tenant as the user named it.
 #[derive(Debug, Clone)]
@@ -12,22 +13,33 @@ pub struct Target {
     pub label: String,
 }
 
+/// A tenant id is taken as it is; a mapped client's name gives its tenant (a mapping wins over
+/// a domain reading of the same text); a domain is resolved through Microsoft's metadata.
 pub async fn customer_tenant(ctx: &Context, arg: &str) -> Result<Target, CliError> {
     let arg = arg.trim();
-    let tenant_id = match TenantRef::parse(arg) {
-        Some(TenantRef::Id(id)) => id,
-        Some(TenantRef::Domain(domain)) => ctx.tenant_lookup()?.tenant_of(&domain).await?,
-        None => {
-            return Err(CliError::usage(
-                format!(
-                    "{arg:?} is not a tenant id or a domain, and no client of that name is mapped"
-                ),
-                Some("name the customer by tenant id or by one of its domains"),
-            ));
-        }
-    };
-    Ok(Target {
-        tenant_id,
-        label: arg.to_string(),
-    })
+    let label = arg.to_string();
+    let parsed = TenantRef::parse(arg);
+    if let Some(TenantRef::Id(id)) = parsed {
+        return Ok(Target {
+            tenant_id: id,
+            label,
+        });
+    }
+    let mappings = MappingStore::new(&ctx.settings.mappings_path).load()?;
+    if let Some(m) = mappings.client(arg) {
+        return Ok(Target {
+            tenant_id: m.tenant_id.clone(),
+            label,
+        });
+    }
+    match parsed {
+        Some(TenantRef::Domain(domain)) => Ok(Target {
+            tenant_id: ctx.tenant_lookup()?.tenant_of(&domain).await?,
+            label,
+        }),
+        _ => Err(CliError::usage(
+            format!("{arg:?} is not a tenant id, a domain, or a mapped client"),
+            Some("`csp map list` shows the mapped clients; `csp map` adds one"),
+        )),
+    }
 }

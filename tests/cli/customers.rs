@@ -416,7 +416,7 @@ async fn domains_fall_back_to_partner_center_before_consent() {
 }
 
 #[tokio::test]
-async fn domain_arguments_must_exist_and_clients_need_a_mapping() {
+async fn domain_arguments_must_exist_and_unknown_clients_are_refused() {
     let (env, _pc, _graph) = TestEnv::signed_in_with_apis().await;
     Mock::given(method("GET"))
         .and(path("/nope.example/v2.0/.well-known/openid-configuration"))
@@ -439,7 +439,7 @@ async fn domain_arguments_must_exist_and_clients_need_a_mapping() {
     let out = env.run(&["domains", "--customer", "Not A Client"]).await;
     out.assert_code(2);
     assert!(
-        out.stderr.contains("no client of that name is mapped"),
+        out.stderr.contains("is not a tenant id, a domain, or a mapped client"),
         "{}",
         out.stderr
     );

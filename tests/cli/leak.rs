@@ -344,3 +344,117 @@ async fn no_secret_reaches_the_terminal_when_reading_customers_and_domains() {
     out.assert_code(1);
     secrets.assert_clean("domains (forbidden)", &out, None);
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_when_mapping() {
+    use serde_json::json;
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+    let mut secrets = Secrets::new();
+    let _ = secrets.access("api");
+    let (env, pc, graph) = TestEnv::signed_in_with_apis().await;
+    let tenant = "11111111-aaaa-0000-0000-000000000003";
+    Mock::given(method("GET"))
+        .and(path("/contoso.com/v2.0/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(openid_metadata(tenant)))
+        .mount(&env.login)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/stranger.com/v2.0/.well-known/openid-configuration"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(openid_metadata("99999999-0000-0000-0000-000000000099")),
+        )
+        .mount(&env.login)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{tenant}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pc_customer(
+            tenant,
+            "Contoso Ltd",
+            "contoso.onmicrosoft.com",
+            "reseller",
+        )))
+        .mount(&pc)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(
+            vec![pc_customer(
+                tenant,
+                "Contoso Ltd",
+                "contoso.onmicrosoft.com",
+                "reseller",
+            )],
+            None,
+        )))
+        .mount(&pc)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/99999999-0000-0000-0000-000000000099"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": "60003", "description": "Tenant not found"})),
+        )
+        .mount(&pc)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1.0/tenantRelationships/delegatedAdminRelationships",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&graph)
+        .await;
+    let csv = env.config_dir().join("import.csv");
+    std::fs::write(
+        &csv,
+        "customer,domain\nContoso,contoso.com\nStranger,stranger.com\n",
+    )
+    .unwrap();
+    let clients = env.config_dir().join("clients.txt");
+    std::fs::write(&clients, "Contoso Limited\n").unwrap();
+    for (args, code) in [
+        (
+            vec![
+                "-vvv",
+                "map",
+                "--customer",
+                "Contoso",
+                "--domain",
+                "contoso.com",
+            ],
+            0,
+        ),
+        (
+            vec![
+                "-vvv",
+                "map",
+                "--customer",
+                "Stranger",
+                "--domain",
+                "stranger.com",
+            ],
+            1,
+        ),
+        (
+            vec!["-vvv", "-o", "json", "map", "import", csv.to_str().unwrap()],
+            5,
+        ),
+        (vec!["-vvv", "map", "list"], 0),
+        (
+            vec![
+                "-vvv",
+                "map",
+                "suggest",
+                "--clients",
+                clients.to_str().unwrap(),
+            ],
+            0,
+        ),
+        (vec!["-vvv", "map", "remove", "--customer", "Contoso"], 0),
+    ] {
+        let out = env.run(&args).await;
+        out.assert_code(code);
+        secrets.assert_clean(&format!("{args:?}"), &out, None);
+    }
+}

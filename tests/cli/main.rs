@@ -9,5 +9,6 @@ mod customers;
 mod device_flow;
 mod http_layer;
 mod leak;
+mod mapping;
 mod real_keyring;
 mod token_provider;

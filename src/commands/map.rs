@@ -1,0 +1,735 @@
+//! `csp map` and its subcommands: map one client, list, remove, import many, suggest matches.
+//! Every mapping is checked before it is written: the domain must resolve to a tenant, and the
+//! tenant must be the partner's customer in Partner Center or through an active GDAP
+//! relationship. Writes go through the mapping store's lock.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::cli::{MapArgs, MapCommand, MapImportArgs, MapRemoveArgs, MapSuggestArgs};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::graph::Graph;
+use crate::graph::model::GdapRelationship;
+use crate::http::{ApiError, RemoteError};
+use crate::mapping::{self, Conflict, Mapping, MappingStore, Upserted};
+use crate::name_match;
+use crate::output::Render;
+use crate::partner_center::PartnerCenter;
+use crate::tenant_lookup::{LookupError, TenantLookup};
+
+pub async fn run(ctx: &Context, args: &MapArgs) -> Result<(), CliError> {
+    match &args.command {
+        None => {
+            let (Some(customer), Some(domain)) = (&args.customer, &args.domain) else {
+                return Err(CliError::usage(
+                    "csp map needs --customer and --domain",
+                    None,
+                ));
+            };
+            map_one(ctx, customer, domain, args.replace).await
+        }
+        Some(MapCommand::List(_)) => list(ctx),
+        Some(MapCommand::Remove(a)) => remove(ctx, a),
+        Some(MapCommand::Import(a)) => import(ctx, a).await,
+        Some(MapCommand::Suggest(a)) => suggest(ctx, a).await,
+    }
+}
+
+fn store(ctx: &Context) -> MappingStore {
+    MappingStore::new(&ctx.settings.mappings_path)
+}
+
+// ---------- checking a client and a domain ----------
+
+/// Why one mapping could not be made. `code` is the JSON error code.
+#[derive(Debug)]
+struct Refusal {
+    code: &'static str,
+    message: String,
+    hint: Option<String>,
+    /// The run must stop (Partner Center requires MFA): every other call would fail alike.
+    fatal: Option<CliError>,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>, hint: Option<&str>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+            hint: hint.map(str::to_string),
+            fatal: None,
+        }
+    }
+
+    fn from_remote(e: RemoteError) -> Self {
+        let err = CliError::from(e);
+        let code = match &err {
+            CliError::Remote(RemoteError::Api(a)) if a.is_mfa_required() => "mfa_required",
+            CliError::Remote(RemoteError::Api(ApiError::Throttled { .. })) => "throttled",
+            _ => "remote_error",
+        };
+        let mut r = Refusal::new(code, err.to_string(), None);
+        r.hint = err.hint();
+        if err.exit_code() == crate::ExitCode::NotSignedIn {
+            r.fatal = Some(err);
+        }
+        r
+    }
+
+    /// For a single `csp map`: the exit code the refusal deserves.
+    fn into_error(self) -> CliError {
+        if let Some(fatal) = self.fatal {
+            return fatal;
+        }
+        match self.code {
+            "invalid_input" | "unknown_domain" => CliError::Usage {
+                message: self.message,
+                hint: self.hint,
+            },
+            _ => CliError::Refused {
+                message: self.message,
+                hint: self.hint,
+            },
+        }
+    }
+}
+
+/// A client and domain that passed every check.
+#[derive(Debug, Clone)]
+struct Checked {
+    customer: String,
+    domain: String,
+    tenant_id: String,
+    name: String,
+}
+
+/// The services a check needs, with the GDAP relationships read once per run.
+struct Checker {
+    lookup: TenantLookup,
+    pc: PartnerCenter,
+    graph: Graph,
+    gdap: OnceCell<Result<Vec<GdapRelationship>, String>>,
+}
+
+impl Checker {
+    async fn new(ctx: &Context) -> Result<Self, CliError> {
+        Ok(Checker {
+            lookup: ctx.tenant_lookup()?,
+            pc: ctx.partner_center().await?,
+            graph: ctx.graph().await?,
+            gdap: OnceCell::new(),
+        })
+    }
+
+    async fn check(&self, raw_customer: &str, raw_domain: &str) -> Result<Checked, Refusal> {
+        let customer = mapping::validate_client(raw_customer)
+            .map_err(|m| Refusal::new("invalid_input", m, None))?;
+        let domain = mapping::validate_domain(raw_domain)
+            .map_err(|m| Refusal::new("invalid_input", m, None))?;
+        let tenant_id = match self.lookup.tenant_of(&domain).await {
+            Ok(t) => t,
+            Err(e @ LookupError::UnknownDomain { .. }) => {
+                return Err(Refusal::new(
+                    "unknown_domain",
+                    e.to_string(),
+                    Some("check the spelling; use a domain the client's tenant has verified"),
+                ));
+            }
+            Err(LookupError::Api(e)) => return Err(Refusal::from_remote(e.into())),
+            Err(e) => return Err(Refusal::new("remote_error", e.to_string(), None)),
+        };
+        let name = self.customer_name(&tenant_id, &domain).await?;
+        Ok(Checked {
+            customer,
+            domain,
+            tenant_id,
+            name,
+        })
+    }
+
+    /// The company name, if `tenant_id` is the partner's customer in Partner Center or through
+    /// an active GDAP relationship.
+    async fn customer_name(&self, tenant_id: &str, domain: &str) -> Result<String, Refusal> {
+        match self.pc.customer(tenant_id).await {
+            Ok(c) => return Ok(c.name()),
+            // Not a Partner Center customer (404/60003, 403/20002): it may still be a GDAP one.
+            Err(RemoteError::Api(e))
+                if matches!(e.status(), Some(403 | 404)) && !e.is_mfa_required() => {}
+            Err(e) => return Err(Refusal::from_remote(e)),
+        }
+        let relationships = self
+            .gdap
+            .get_or_init(|| async {
+                self.graph
+                    .gdap_relationships()
+                    .await
+                    .map_err(|e| CliError::from(e).to_string())
+            })
+            .await;
+        let relationships = match relationships {
+            Ok(r) => r,
+            Err(reason) => {
+                return Err(Refusal::new(
+                    "not_a_customer",
+                    format!(
+                        "{domain} belongs to tenant {tenant_id}, which is not a Partner Center customer, and the GDAP relationships could not be read: {reason}"
+                    ),
+                    Some(
+                        "the partner app needs DelegatedAdminRelationship.Read.All (delegated) to find GDAP-only customers",
+                    ),
+                ));
+            }
+        };
+        relationships
+            .iter()
+            .find(|r| r.is_active() && r.tenant_id().as_deref() == Some(tenant_id))
+            .map(|r| {
+                r.customer
+                    .as_ref()
+                    .and_then(|c| c.display_name.clone())
+                    .unwrap_or_default()
+            })
+            .ok_or_else(|| {
+                Refusal::new(
+                    "not_a_customer",
+                    format!("{domain} belongs to tenant {tenant_id}, which is not one of your customers (no Partner Center relationship, no active GDAP relationship)"),
+                    Some("check the domain; a customer reached through GDAP needs an active relationship"),
+                )
+            })
+    }
+}
+
+fn conflict_refusal(c: &Conflict) -> Refusal {
+    let message = match c {
+        Conflict::ClientMapped { existing } => format!(
+            "{:?} is already mapped to tenant {} ({}, by {})",
+            existing.customer, existing.tenant_id, existing.name, existing.domain
+        ),
+        Conflict::TenantMapped { existing } => format!(
+            "tenant {} is already mapped to client {:?}",
+            existing.tenant_id, existing.customer
+        ),
+    };
+    Refusal::new(
+        "conflict",
+        message,
+        Some("pass --replace to replace the existing mapping"),
+    )
+}
+
+fn now() -> String {
+    super::status::rfc3339(std::time::SystemTime::now())
+}
+
+fn record(c: &Checked) -> Mapping {
+    Mapping {
+        customer: c.customer.clone(),
+        tenant_id: c.tenant_id.clone(),
+        domain: c.domain.clone(),
+        name: c.name.clone(),
+        mapped_at: now(),
+        extra: Default::default(),
+    }
+}
+
+fn status_word(u: Upserted) -> &'static str {
+    match u {
+        Upserted::Added => "added",
+        Upserted::Unchanged => "unchanged",
+        Upserted::Replaced => "replaced",
+    }
+}
+
+// ---------- csp map ----------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MapReport {
+    #[serde(flatten)]
+    mapping: Mapping,
+    /// `added`, `unchanged` or `replaced`.
+    status: &'static str,
+}
+
+impl Render for MapReport {
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let m = &self.mapping;
+        (
+            vec![
+                "customer", "name", "domain", "tenantId", "mappedAt", "status",
+            ],
+            vec![vec![
+                m.customer.clone(),
+                m.name.clone(),
+                m.domain.clone(),
+                m.tenant_id.clone(),
+                m.mapped_at.clone(),
+                self.status.to_string(),
+            ]],
+        )
+    }
+    fn single(&self) -> bool {
+        true
+    }
+}
+
+async fn map_one(
+    ctx: &Context,
+    customer: &str,
+    domain: &str,
+    replace: bool,
+) -> Result<(), CliError> {
+    let store = store(ctx);
+    // Read (and so validate) the file before any remote call: a broken file stops here.
+    store.load()?;
+    // Bad input is refused before any sign-in or network call.
+    mapping::validate_client(customer).map_err(|m| CliError::usage(m, None))?;
+    mapping::validate_domain(domain).map_err(|m| CliError::usage(m, None))?;
+    let checker = Checker::new(ctx).await?;
+    let checked = checker
+        .check(customer, domain)
+        .await
+        .map_err(Refusal::into_error)?;
+    let new = record(&checked);
+    let outcome = store.update(|ms| ms.upsert(new.clone(), replace))?;
+    let status = outcome.map_err(|c| conflict_refusal(&c).into_error())?;
+    let stored = store
+        .load()?
+        .client(&checked.customer)
+        .cloned()
+        .unwrap_or(new);
+    super::emit(
+        ctx,
+        &MapReport {
+            mapping: stored,
+            status: status_word(status),
+        },
+    )
+}
+
+// ---------- csp map list / remove ----------
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct MappingList(Vec<Mapping>);
+
+impl Render for MappingList {
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        (
+            vec!["customer", "name", "domain", "tenantId", "mappedAt"],
+            self.0
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.customer.clone(),
+                        m.name.clone(),
+                        m.domain.clone(),
+                        m.tenant_id.clone(),
+                        m.mapped_at.clone(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+}
+
+fn list(ctx: &Context) -> Result<(), CliError> {
+    let mappings = store(ctx).load()?;
+    super::emit(ctx, &MappingList(mappings.all().to_vec()))
+}
+
+fn remove(ctx: &Context, args: &MapRemoveArgs) -> Result<(), CliError> {
+    let client = mapping::validate_client(&args.customer).map_err(|m| CliError::usage(m, None))?;
+    let removed = store(ctx).update(|ms| ms.remove(&client).ok_or(()))?;
+    match removed {
+        Ok(m) => super::emit(
+            ctx,
+            &MapReport {
+                mapping: m,
+                status: "removed",
+            },
+        ),
+        Err(()) => Err(CliError::usage(
+            format!("no client named {client:?} is mapped"),
+            Some("`csp map list` shows the mapped clients"),
+        )),
+    }
+}
+
+// ---------- csp map import ----------
+
+/// One row of an import file.
+#[derive(Debug, Clone)]
+struct Row {
+    line: u64,
+    customer: String,
+    domain: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RowReport {
+    line: u64,
+    customer: String,
+    domain: String,
+    /// `added`, `unchanged`, `replaced` or `failed`.
+    status: &'static str,
+    tenant_id: Option<String>,
+    name: Option<String>,
+    error: Option<RowError>,
+}
+
+#[derive(Debug, Serialize)]
+struct RowError {
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct ImportReport(Vec<RowReport>);
+
+impl Render for ImportReport {
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        (
+            vec!["line", "customer", "domain", "status", "tenantId", "detail"],
+            self.0
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.line.to_string(),
+                        r.customer.clone(),
+                        r.domain.clone(),
+                        r.status.to_string(),
+                        r.tenant_id.clone().unwrap_or_else(|| "-".into()),
+                        match &r.error {
+                            Some(e) => e.message.clone(),
+                            None => r.name.clone().unwrap_or_default(),
+                        },
+                    ]
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Reads an import file: UTF-8 (BOM allowed), header `customer,domain` (further columns are
+/// ignored), quoted fields, blank lines skipped.
+fn read_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display()), None))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::usage(format!("{} is not UTF-8 text", path.display()), None))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let bad_header = || {
+        CliError::usage(
+            format!(
+                "{} must start with the header line `customer,domain`",
+                path.display()
+            ),
+            Some("the first line names the columns: customer,domain"),
+        )
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|_| bad_header())?.clone();
+    let names: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+    if names.len() < 2 || names[0] != "customer" || names[1] != "domain" {
+        return Err(bad_header());
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| CliError::usage(format!("{}: {e}", path.display()), None))?;
+        // Counted from the byte offset, past the line breaks csv leaves before a record: its
+        // own line count is off after blank lines.
+        let bytes = text.as_bytes();
+        let mut start = record
+            .position()
+            .map_or(0, |p| p.byte() as usize)
+            .min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        let line = 1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64;
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        rows.push(Row {
+            line,
+            customer: record.get(0).unwrap_or_default().to_string(),
+            domain: record.get(1).unwrap_or_default().to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
+    let store = store(ctx);
+    store.load()?;
+    let rows = read_rows(&args.file)?;
+    if rows.is_empty() {
+        ctx.note(&format!("{} has no rows to import", args.file.display()));
+        return super::emit(ctx, &ImportReport(Vec::new()));
+    }
+    let checker = Arc::new(Checker::new(ctx).await?);
+    let progress = super::progress::bar(ctx, rows.len() as u64, "checking");
+    let checked: Vec<(Row, Result<Checked, Refusal>)> = futures::stream::iter(rows.clone())
+        .map(|row| {
+            let checker = Arc::clone(&checker);
+            let progress = progress.clone();
+            async move {
+                let result = checker.check(&row.customer, &row.domain).await;
+                progress.inc(1);
+                (row, result)
+            }
+        })
+        .buffered(usize::from(args.jobs))
+        .collect()
+        .await;
+    progress.finish_and_clear();
+
+    // A Partner Center that wants MFA refuses every row alike: stop, as the contract says.
+    let fatal = checked
+        .iter()
+        .position(|(_, r)| matches!(r, Err(Refusal { fatal: Some(_), .. })));
+
+    // Apply the rows that checked out, in file order, under one lock.
+    let mut reports: Vec<RowReport> = Vec::new();
+    store
+        .update(|ms| {
+            for (row, result) in &checked {
+                let report = match result {
+                    Err(refusal) => failed(row, None, refusal),
+                    Ok(_) if fatal.is_some() => failed(
+                        row,
+                        None,
+                        &Refusal::new(
+                            "mfa_required",
+                            "not mapped: the run stopped because Partner Center requires MFA",
+                            None,
+                        ),
+                    ),
+                    Ok(c) => match ms.upsert(record(c), args.replace) {
+                        Ok(u) => RowReport {
+                            line: row.line,
+                            customer: c.customer.clone(),
+                            domain: c.domain.clone(),
+                            status: status_word(u),
+                            tenant_id: Some(c.tenant_id.clone()),
+                            name: Some(c.name.clone()),
+                            error: None,
+                        },
+                        Err(conflict) => {
+                            failed(row, Some(&c.tenant_id), &conflict_refusal(&conflict))
+                        }
+                    },
+                };
+                reports.push(report);
+            }
+            Ok::<(), ()>(())
+        })?
+        .ok();
+    let failed_count = reports.iter().filter(|r| r.status == "failed").count();
+    let total = reports.len();
+    super::emit(ctx, &ImportReport(reports))?;
+    let fatal_error = fatal
+        .and_then(|i| checked.into_iter().nth(i))
+        .and_then(|(_, result)| result.err())
+        .and_then(|refusal| refusal.fatal);
+    if let Some(e) = fatal_error {
+        return Err(e);
+    }
+    if failed_count > 0 {
+        return Err(CliError::Partial {
+            failed: failed_count,
+            total,
+            what: "rows",
+        });
+    }
+    Ok(())
+}
+
+fn failed(row: &Row, tenant: Option<&String>, refusal: &Refusal) -> RowReport {
+    RowReport {
+        line: row.line,
+        customer: row.customer.clone(),
+        domain: row.domain.clone(),
+        status: "failed",
+        tenant_id: tenant.cloned(),
+        name: None,
+        error: Some(RowError {
+            code: refusal.code,
+            message: refusal.message.clone(),
+        }),
+    }
+}
+
+// ---------- csp map suggest ----------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Suggestion {
+    /// Your client name, as in the file.
+    client: String,
+    /// `suggested`, `ambiguous`, `no_match` or `already_mapped`.
+    status: &'static str,
+    /// The proposed customer's company name, domain and tenant.
+    r#match: Option<String>,
+    domain: Option<String>,
+    tenant_id: Option<String>,
+    score: Option<f64>,
+    runner_up: Option<String>,
+    runner_up_score: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct SuggestReport(Vec<Suggestion>);
+
+fn fmt_score(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.2}")).unwrap_or_default()
+}
+
+impl Render for SuggestReport {
+    /// The CSV is the file `map import` accepts: `customer,domain` first, proposals only.
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        (
+            vec![
+                "customer",
+                "domain",
+                "match",
+                "score",
+                "runnerUp",
+                "runnerUpScore",
+                "status",
+            ],
+            self.0
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.client.clone(),
+                        s.domain.clone().unwrap_or_default(),
+                        s.r#match.clone().unwrap_or_default(),
+                        fmt_score(s.score),
+                        s.runner_up.clone().unwrap_or_default(),
+                        fmt_score(s.runner_up_score),
+                        s.status.to_string(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Client names: one per line, or the `customer` column of a CSV.
+fn read_clients(path: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display()), None))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let first = text.lines().next().unwrap_or_default();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let column = reader.headers().ok().and_then(|h| {
+        h.iter()
+            .position(|c| c.eq_ignore_ascii_case("customer"))
+            .filter(|_| first.contains(','))
+    });
+    let names: Vec<String> = match column {
+        Some(i) => reader
+            .records()
+            .filter_map(Result::ok)
+            .filter_map(|r| r.get(i).map(str::to_string))
+            .collect(),
+        None => text
+            .lines()
+            .enumerate()
+            .filter(|(n, l)| !(*n == 0 && l.trim().eq_ignore_ascii_case("customer")))
+            .map(|(_, l)| l.trim().to_string())
+            .collect(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    Ok(names
+        .into_iter()
+        .filter(|n| !n.is_empty() && seen.insert(n.to_lowercase()))
+        .collect())
+}
+
+async fn suggest(ctx: &Context, args: &MapSuggestArgs) -> Result<(), CliError> {
+    let clients = read_clients(&args.clients)?;
+    let mappings = store(ctx).load()?;
+    let customers: Vec<_> = ctx
+        .partner_center()
+        .await?
+        .customers(None)
+        .await?
+        .into_iter()
+        .filter(|c| c.domain().is_some() && !c.name().trim().is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for client in clients {
+        if let Some(m) = mappings.client(&client) {
+            out.push(Suggestion {
+                client,
+                status: "already_mapped",
+                r#match: Some(m.name.clone()),
+                domain: Some(m.domain.clone()),
+                tenant_id: Some(m.tenant_id.clone()),
+                score: None,
+                runner_up: None,
+                runner_up_score: None,
+            });
+            continue;
+        }
+        let (best, runner) = name_match::best_two(&client, &customers, |c| {
+            c.company_profile
+                .as_ref()
+                .and_then(|p| p.company_name.as_deref())
+                .unwrap_or_default()
+        });
+        let best_score = best.map(|b| b.1);
+        let runner_score = runner.map(|r| r.1);
+        let status = match (best_score, runner_score) {
+            (Some(b), _) if b < name_match::GOOD_MATCH => "no_match",
+            (Some(b), Some(r)) if b - r < 0.02 => "ambiguous",
+            (Some(_), _) => "suggested",
+            (None, _) => "no_match",
+        };
+        let proposed = (status == "suggested").then_some(best).flatten();
+        out.push(Suggestion {
+            client,
+            status,
+            r#match: best.map(|b| b.0.name()),
+            domain: proposed.and_then(|b| b.0.domain()),
+            tenant_id: proposed.map(|b| b.0.tenant_id()),
+            score: best_score,
+            runner_up: runner.map(|r| r.0.name()),
+            runner_up_score: runner_score,
+        });
+    }
+    let unmatched: Vec<&str> = out
+        .iter()
+        .filter(|s| matches!(s.status, "no_match" | "ambiguous"))
+        .map(|s| s.client.as_str())
+        .collect();
+    if !unmatched.is_empty() {
+        ctx.note(&format!(
+            "no clear match, map these yourself: {}",
+            unmatched.join("; ")
+        ));
+    }
+    // The CSV is for `map import`: proposals only.
+    if ctx.settings.output == crate::cli::OutputFormat::Csv {
+        out.retain(|s| s.status == "suggested");
+    }
+    super::emit(ctx, &SuggestReport(out))
+}
