@@ -439,7 +439,8 @@ async fn domain_arguments_must_exist_and_unknown_clients_are_refused() {
     let out = env.run(&["domains", "--customer", "Not A Client"]).await;
     out.assert_code(2);
     assert!(
-        out.stderr.contains("is not a tenant id, a domain, or a mapped client"),
+        out.stderr
+            .contains("is not a tenant id, a domain, or a mapped client"),
         "{}",
         out.stderr
     );
