@@ -75,6 +75,7 @@ pub enum Command {
     Customers(CustomersArgs),
     Domains(DomainsArgs),
     Map(MapArgs),
+    Consent(ConsentArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -317,4 +318,72 @@ pub struct MapSuggestArgs {
     /// Your client names: one per line, or a CSV with a `customer` column
     #[arg(long, value_name = "FILE")]
     pub clients: PathBuf,
+}
+
+/// Grant the CPV app its delegated permissions in mapped customers, and prove it
+///
+/// For each customer: reads what the app holds there (Graph, in the customer tenant), POSTs
+/// each declared resource it lacks to Partner Center's application-consent API, then reads the
+/// grants back until they show (Microsoft takes a while to propagate). A customer already
+/// holding every declared scope is left unchanged. One holding fewer scopes fails with
+/// scopes_differ unless --force, which deletes the consent and posts the union of what it held
+/// and what is declared, so nothing consented before is lost.
+///
+/// What to grant comes from the profile's [consent] section of config.toml, or from --app-id
+/// and --grant (flags win). Exits 0 when every customer ended well, 5 when some failed, 4 when
+/// the sign-in is gone or Partner Center requires MFA.
+///
+/// Examples:
+///   csp consent --all
+///   csp consent --customer Contoso --grant graph=Directory.Read.All,User.Read.All
+///   csp consent --all --dry-run
+///   csp consent --customer Contoso --force -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("targets").required(true).args(["customer", "all"])))]
+pub struct ConsentArgs {
+    /// A mapped client (repeatable)
+    #[arg(long, value_name = "CLIENT")]
+    pub customer: Vec<String>,
+
+    /// Every mapped client
+    #[arg(long)]
+    pub all: bool,
+
+    /// The CPV application (must be the app you signed in with)
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: Option<String>,
+
+    /// A resource and its scopes: graph|exchange|partner-center|arm|APP_ID=SCOPE[,SCOPE...]
+    /// (repeatable; replaces the config's grants)
+    #[arg(long, value_name = "RESOURCE=SCOPES")]
+    pub grant: Vec<String>,
+
+    /// The name Partner Center records with the consent [default: the config's, else "csp"]
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
+
+    /// Re-grant customers that hold fewer scopes than declared (DELETE, then POST the union)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Show what would be done; send no POST or DELETE
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Customers worked on at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=128))]
+    pub jobs: u16,
+
+    /// How long to wait for a grant to show in the tenant
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), conflicts_with = "no_verify")]
+    pub verify_timeout: u64,
+
+    /// Do not read the grants back (results are granted_unverified)
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Consent writes per second per application (Partner Center allows 50)
+    #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub rate: u32,
 }

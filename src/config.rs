@@ -50,6 +50,26 @@ pub struct ProfileConfig {
     pub token_store: Option<StoreKind>,
     /// True when the app is a confidential client whose secret is in the token store.
     pub confidential: Option<bool>,
+    /// What `csp consent` grants (`[profiles.NAME.consent]`).
+    pub consent: Option<ConsentConfig>,
+}
+
+/// `[profiles.NAME.consent]`: the CPV app and the delegated scopes it is granted per resource.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ConsentConfig {
+    /// Must be the sign-in client id: Partner Center consents only the calling app.
+    pub application_id: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<GrantConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct GrantConfig {
+    /// An alias (graph, exchange, partner-center, arm) or an enterprise application id.
+    pub resource: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl ConfigFile {

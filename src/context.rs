@@ -29,6 +29,10 @@ pub struct Context {
     provider: OnceCell<Arc<TokenProvider>>,
     /// Shared by every Partner Center call of the run.
     limits: Arc<RateLimits>,
+    /// Raised on Ctrl-C for commands that wind down by themselves.
+    interrupt: tokio::sync::watch::Sender<bool>,
+    /// How long such a command may take to wind down, once interrupted.
+    wind_down: std::sync::Mutex<Option<std::time::Duration>>,
 }
 
 impl Context {
@@ -41,6 +45,8 @@ impl Context {
             http: OnceCell::new(),
             provider: OnceCell::new(),
             limits: Arc::new(RateLimits::partner_center()),
+            interrupt: tokio::sync::watch::channel(false).0,
+            wind_down: std::sync::Mutex::new(None),
         }
     }
 
@@ -164,6 +170,14 @@ impl Context {
 
     /// Partner Center, signed in as the partner user.
     pub async fn partner_center(&self) -> Result<PartnerCenter, CliError> {
+        self.partner_center_with(Arc::clone(&self.limits)).await
+    }
+
+    /// Partner Center under rate limits of the caller's choosing.
+    pub async fn partner_center_with(
+        &self,
+        limits: Arc<RateLimits>,
+    ) -> Result<PartnerCenter, CliError> {
         Ok(PartnerCenter::new(
             self.api(
                 Service::PartnerCenter,
@@ -171,8 +185,33 @@ impl Context {
             )?,
             self.token_provider().await?,
             self.settings.cloud.partner_center_scope(),
-            Arc::clone(&self.limits),
+            limits,
         ))
+    }
+
+    /// A command that stops by itself on Ctrl-C (starting nothing new, reporting what
+    /// finished) says so, with the time it needs to wind down.
+    pub fn winds_down_on_interrupt(&self, within: std::time::Duration) {
+        *self.wind_down.lock().unwrap_or_else(|e| e.into_inner()) = Some(within);
+    }
+
+    pub(crate) fn wind_down(&self) -> Option<std::time::Duration> {
+        *self.wind_down.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn raise_interrupt(&self) {
+        self.interrupt.send_replace(true);
+    }
+
+    /// True once the user pressed Ctrl-C.
+    pub fn interrupted(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    /// Resolves when the user presses Ctrl-C.
+    pub async fn until_interrupted(&self) {
+        let mut rx = self.interrupt.subscribe();
+        let _ = rx.wait_for(|v| *v).await;
     }
 
     /// Microsoft Graph, signed in as the partner user (in any tenant it reaches).

@@ -63,6 +63,12 @@ pub enum CliError {
         message: String,
         hint: Option<String>,
     },
+    /// As `Refused`, but the sign-in must be renewed (exit 4).
+    #[error("{message}")]
+    SignInNeeded {
+        message: String,
+        hint: Option<String>,
+    },
     #[error(transparent)]
     Mapping(#[from] MappingError),
     /// A command over many items finished, but some failed (exit 5).
@@ -128,6 +134,7 @@ impl CliError {
             CliError::Lookup(LookupError::UnknownDomain { .. }) => ExitCode::Usage,
             CliError::Lookup(LookupError::NoTenantId { .. }) => ExitCode::Failure,
             CliError::Refused { .. } => ExitCode::Failure,
+            CliError::SignInNeeded { .. } => ExitCode::NotSignedIn,
             CliError::Mapping(MappingError::File(_)) => ExitCode::Failure,
             CliError::Mapping(_) => ExitCode::Usage,
             CliError::Partial { .. } => ExitCode::Partial,
@@ -171,7 +178,7 @@ impl CliError {
                 "check the spelling; a domain is known to Microsoft only once a tenant has verified it".into(),
             ),
             CliError::Lookup(LookupError::NoTenantId { .. }) => None,
-            CliError::Refused { hint, .. } => hint.clone(),
+            CliError::Refused { hint, .. } | CliError::SignInNeeded { hint, .. } => hint.clone(),
             CliError::Mapping(MappingError::File(_)) => None,
             CliError::Mapping(_) => Some(
                 "fix the file (or restore it from version control); csp does not overwrite a file it cannot read".into(),

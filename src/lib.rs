@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod config;
+pub mod consent;
 pub mod context;
 pub mod environment;
 pub mod error;
@@ -38,9 +39,20 @@ pub async fn run(
     ctx: &Context,
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
+    let work = commands::dispatch(command, ctx);
+    tokio::pin!(work);
     let result = tokio::select! {
-        r = commands::dispatch(command, ctx) => r,
-        () = interrupt => Err(CliError::Interrupted),
+        r = &mut work => r,
+        () = interrupt => {
+            ctx.raise_interrupt();
+            match ctx.wind_down() {
+                // The command stops by itself and reports what finished.
+                Some(within) => tokio::time::timeout(within, &mut work)
+                    .await
+                    .unwrap_or(Err(CliError::Interrupted)),
+                None => Err(CliError::Interrupted),
+            }
+        }
     };
     ctx.finish().await;
     result

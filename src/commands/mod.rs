@@ -3,6 +3,7 @@
 //! through the context's streams.
 
 pub mod authorize;
+pub mod consent;
 pub mod customers;
 pub mod domains;
 pub mod logout;
@@ -26,6 +27,7 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Customers(args) => customers::run(ctx, args).await,
         Command::Domains(args) => domains::run(ctx, args).await,
         Command::Map(args) => map::run(ctx, args).await,
+        Command::Consent(args) => consent::run(ctx, args).await,
     }
 }
 

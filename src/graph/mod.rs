@@ -3,6 +3,7 @@
 //! prints.
 
 pub mod model;
+pub mod readback;
 
 use std::sync::Arc;
 
@@ -15,9 +16,9 @@ use model::{Collection, Domain, GdapRelationship};
 const MAX_PAGES: usize = 10_000;
 
 pub struct Graph {
-    api: ApiClient,
-    tokens: Arc<TokenProvider>,
-    scope: String,
+    pub(crate) api: ApiClient,
+    pub(crate) tokens: Arc<TokenProvider>,
+    pub(crate) scope: String,
 }
 
 impl Graph {

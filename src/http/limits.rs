@@ -20,8 +20,15 @@ fn nz(n: u32) -> NonZeroU32 {
 impl RateLimits {
     /// The limits Partner Center publishes.
     pub fn partner_center() -> Self {
-        // 48/s with a burst of 2: at most 50 in any second.
-        let consents = Quota::per_second(nz(48)).allow_burst(nz(2));
+        Self::with_consent_rate(48)
+    }
+
+    /// Consent writes at `per_second` (at most 48 steady, the rest of 50 left as a burst of
+    /// 2, so that no one-second window sees more than 50).
+    pub fn with_consent_rate(per_second: u32) -> Self {
+        let steady = per_second.clamp(1, 48);
+        let burst = (50 - steady).clamp(1, 2);
+        let consents = Quota::per_second(nz(steady)).allow_burst(nz(burst));
         // 450/min with a burst of 50: at most 500 in any minute.
         let customer_reads = Quota::with_period(Duration::from_secs(60) / 450)
             .expect("non-zero period")

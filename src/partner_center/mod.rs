@@ -1,6 +1,7 @@
 //! Partner Center's REST API (API.md §2): customers (all pages, search) and, in later commands,
 //! application consents. Builds requests and reads answers; never prints.
 
+pub mod consents;
 pub mod customers;
 pub mod model;
 

@@ -5,6 +5,7 @@ mod support;
 
 mod auth_cli;
 mod browser_flow;
+mod consent;
 mod customers;
 mod device_flow;
 mod http_layer;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod consent_fake;
+
 use std::path::{Path, PathBuf};
 
 use base64::Engine;

@@ -1,0 +1,268 @@
+//! `csp consent`: runs the consent reconciler over the chosen mapped customers, several at a
+//! time within Partner Center's rate limit, with progress on stderr, and reports a result per
+//! customer. On Ctrl-C it starts no new customer and reports what finished.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::cli::ConsentArgs;
+use crate::consent::manifest::{Manifest, ManifestFlags};
+use crate::consent::reconcile::{Failure, GrantResult, Options, Outcome, Reconciler, Status};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::http::{RateLimits, tokio_sleeper};
+use crate::mapping::{Mapping, MappingStore};
+use crate::output::Render;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerResult {
+    pub customer: String,
+    pub tenant_id: String,
+    pub status: Status,
+    pub grants: Vec<GrantResult>,
+    pub error: Option<Failure>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct ConsentReport(Vec<CustomerResult>);
+
+impl Render for ConsentReport {
+    fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        (
+            vec!["customer", "tenant", "result", "detail"],
+            self.0
+                .iter()
+                .map(|r| {
+                    let detail = match &r.error {
+                        Some(e) => format!("{}: {}", e.code, e.message),
+                        None => {
+                            let mut parts: Vec<String> = r
+                                .grants
+                                .iter()
+                                .map(|g| {
+                                    format!(
+                                        "{} {}",
+                                        g.resource_name
+                                            .clone()
+                                            .unwrap_or_else(|| g.resource.clone()),
+                                        g.scopes.join(" ")
+                                    )
+                                })
+                                .collect();
+                            parts.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
+                            parts.join("; ")
+                        }
+                    };
+                    vec![
+                        r.customer.clone(),
+                        r.tenant_id.clone(),
+                        r.status.as_str().to_string(),
+                        detail,
+                    ]
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The mapped customers a run targets, in the order given (or the file's order for --all).
+fn targets(ctx: &Context, args: &ConsentArgs) -> Result<Vec<Mapping>, CliError> {
+    let mappings = MappingStore::new(&ctx.settings.mappings_path).load()?;
+    if args.all {
+        if mappings.all().is_empty() {
+            return Err(CliError::usage(
+                "--all: no client is mapped yet",
+                Some("map clients first: csp map --customer CLIENT --domain DOMAIN"),
+            ));
+        }
+        return Ok(mappings.all().to_vec());
+    }
+    let mut out: Vec<Mapping> = Vec::new();
+    for name in &args.customer {
+        let m = mappings.client(name).ok_or_else(|| {
+            CliError::usage(
+                format!("{name:?} is not a mapped client"),
+                Some("`csp map list` shows the mapped clients; `csp map` adds one"),
+            )
+        })?;
+        if !out.iter().any(|o| o.tenant_id == m.tenant_id) {
+            out.push(m.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
+    let settings = &ctx.settings;
+    let profile = settings.profile_config();
+    let sign_in_client = settings
+        .env_sign_in
+        .client_id
+        .clone()
+        .or(profile.client_id.clone());
+    let manifest = Manifest::resolve(
+        profile.consent.as_ref(),
+        &ManifestFlags {
+            app_id: args.app_id.clone(),
+            display_name: args.display_name.clone(),
+            grants: args.grant.clone(),
+        },
+        sign_in_client.as_deref(),
+    )
+    .map_err(|m| CliError::usage(m, None))?;
+    let targets = targets(ctx, args)?;
+    let can_read_back = manifest.can_read_back();
+    if args.force && !can_read_back {
+        return Err(CliError::usage(
+            "--force needs to read every grant before deleting the consent, but the manifest grants no Graph scope that can read them (Directory.Read.All, or Application.Read.All with DelegatedPermissionGrant.Read.All)",
+            None,
+        ));
+    }
+    if !can_read_back {
+        ctx.warn("the manifest grants no Graph scope that can read the grants back (Directory.Read.All, or Application.Read.All with DelegatedPermissionGrant.Read.All): results will be granted_unverified");
+    }
+    if args.dry_run {
+        ctx.note("dry run: reading only; no consent is posted or deleted");
+    }
+
+    let limits = Arc::new(RateLimits::with_consent_rate(args.rate));
+    let pc = ctx.partner_center_with(limits).await?;
+    let graph = ctx.graph().await?;
+    let tokens = ctx.token_provider().await?;
+    // In-flight work is left to finish: a --force customer between its DELETE and POST must not
+    // be dropped. Without --force in-flight customers are abandoned after a few seconds.
+    ctx.winds_down_on_interrupt(if args.force {
+        Duration::from_secs(90)
+    } else {
+        Duration::from_secs(10)
+    });
+    let interrupted = || ctx.interrupted();
+    let reconciler = Reconciler {
+        pc: &pc,
+        graph: &graph,
+        tokens: &tokens,
+        manifest: &manifest,
+        options: Options {
+            force: args.force,
+            dry_run: args.dry_run,
+            verify_timeout: (!args.no_verify).then(|| Duration::from_secs(args.verify_timeout)),
+            can_read_back,
+        },
+        sleep: tokio_sleeper(),
+        interrupted: &interrupted,
+    };
+
+    let total = targets.len();
+    let bar = super::progress::bar(ctx, total as u64, "consenting");
+    let failures = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let abandon_in_flight = !args.force;
+    let mut results: Vec<(usize, CustomerResult)> =
+        futures::stream::iter(targets.iter().enumerate())
+            .map(|(i, target)| {
+                let reconciler = &reconciler;
+                let (bar, failures, stop) = (&bar, &failures, &stop);
+                async move {
+                    if stop.load(Ordering::SeqCst) || ctx.interrupted() {
+                        return None;
+                    }
+                    let work = reconciler.reconcile(&target.tenant_id);
+                    let outcome: Option<Outcome> = if abandon_in_flight {
+                        tokio::select! {
+                            o = work => Some(o),
+                            () = async {
+                                ctx.until_interrupted().await;
+                                tokio::time::sleep(Duration::from_secs(3)).await;
+                            } => None,
+                        }
+                    } else {
+                        Some(work.await)
+                    };
+                    let outcome = outcome?;
+                    if outcome.stop_run {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if !outcome.status.ok() {
+                        let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
+                        bar.set_message(format!("consenting ({n} failed)"));
+                    }
+                    bar.inc(1);
+                    Some((
+                        i,
+                        CustomerResult {
+                            customer: target.customer.clone(),
+                            tenant_id: target.tenant_id.clone(),
+                            status: outcome.status,
+                            grants: outcome.grants,
+                            error: outcome.error,
+                            warnings: outcome.warnings,
+                        },
+                    ))
+                }
+            })
+            .buffer_unordered(usize::from(args.jobs))
+            .filter_map(|r| async move { r })
+            .collect()
+            .await;
+    bar.finish_and_clear();
+    results.sort_by_key(|(i, _)| *i);
+    let results: Vec<CustomerResult> = results.into_iter().map(|(_, r)| r).collect();
+
+    let counts = summary(&results);
+    if !counts.is_empty() {
+        ctx.note(&counts);
+    }
+    let done = results.len();
+    let failed = results.iter().filter(|r| !r.status.ok()).count();
+    let mfa = results
+        .iter()
+        .any(|r| r.error.as_ref().is_some_and(|e| e.code == "mfa_required"));
+    super::emit(ctx, &ConsentReport(results))?;
+    if mfa {
+        return Err(CliError::SignInNeeded {
+            message: "Partner Center requires multi-factor authentication (error 900421); the run stopped".into(),
+            hint: Some("run `csp authorize` again and complete MFA".into()),
+        });
+    }
+    if ctx.interrupted() {
+        ctx.note(&format!(
+            "interrupted: {done} of {total} customers finished; the rest were not started or were abandoned in flight"
+        ));
+        return Err(CliError::Interrupted);
+    }
+    if failed > 0 {
+        return Err(CliError::Partial {
+            failed,
+            total,
+            what: "customers",
+        });
+    }
+    Ok(())
+}
+
+/// "2 granted, 1 unchanged, 1 failed".
+fn summary(results: &[CustomerResult]) -> String {
+    let order = [
+        Status::Granted,
+        Status::Regranted,
+        Status::Unchanged,
+        Status::GrantedUnverified,
+        Status::Planned,
+        Status::Failed,
+    ];
+    order
+        .iter()
+        .filter_map(|s| {
+            let n = results.iter().filter(|r| r.status == *s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

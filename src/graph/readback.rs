@@ -1,0 +1,146 @@
+//! Reading back what an app holds in a customer tenant (API.md §5): its service principal by
+//! appId, its delegated permission grants, and each grant's resource resolved from
+//! service-principal object id to appId (cached for the tenant).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Deserialize;
+
+use super::Graph;
+use crate::auth::AuthError;
+use crate::http::{ApiError, RemoteError};
+
+/// AADSTS codes meaning the tenant does not let the app in yet: nothing is consented.
+pub const NOT_CONSENTED: [u32; 2] = [65001, 700016];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePrincipal {
+    id: String,
+    app_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PermissionGrant {
+    resource_id: String,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// What the app holds in one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// The app's service principal exists there.
+    pub service_principal: bool,
+    /// Delegated scopes per resource appId (lowercase), any consent type.
+    pub scopes: BTreeMap<String, BTreeSet<String>>,
+    /// Grants whose resource could not be identified (service-principal object ids).
+    pub unidentified: Vec<String>,
+}
+
+/// Why the readback could not be done.
+#[derive(Debug)]
+pub enum ReadbackError {
+    /// The tenant refuses a token for the app: nothing is consented there (yet).
+    NotConsented,
+    Remote(RemoteError),
+}
+
+impl Graph {
+    /// What `app_id` holds in `tenant`. A tenant that refuses the token because nothing is
+    /// consented gives `NotConsented`; a missing service principal gives an empty `Held`.
+    pub async fn held_by(&self, tenant: &str, app_id: &str) -> Result<Held, ReadbackError> {
+        let token = match self.tokens.access_token(&self.scope, Some(tenant)).await {
+            Ok(g) => g.token,
+            Err(e) if e.aadsts().is_some_and(|c| NOT_CONSENTED.contains(&c)) => {
+                return Err(ReadbackError::NotConsented);
+            }
+            Err(e) => return Err(ReadbackError::Remote(e.into())),
+        };
+        let url = self.api.url(&format!(
+            "v1.0/servicePrincipals(appId='{app_id}')?$select=id,appId"
+        ));
+        let sp: ServicePrincipal = match self.api.get_json(url, Some(&token), Vec::new()).await {
+            Ok(sp) => sp,
+            Err(e) if e.status() == Some(404) => return Ok(Held::default()),
+            Err(e) => return Err(ReadbackError::Remote(e.into())),
+        };
+        let grants: Vec<PermissionGrant> = self
+            .list(
+                Some(tenant),
+                &format!("v1.0/servicePrincipals/{}/oauth2PermissionGrants", sp.id),
+            )
+            .await
+            .map_err(ReadbackError::Remote)?;
+        let mut held = Held {
+            service_principal: true,
+            ..Held::default()
+        };
+        let mut resolved: HashMap<String, Option<String>> = HashMap::new();
+        for g in grants {
+            let app = match resolved.get(&g.resource_id) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self
+                        .resource_app_id(tenant, &token, &g.resource_id)
+                        .await
+                        .map_err(ReadbackError::Remote)?;
+                    resolved.insert(g.resource_id.clone(), a.clone());
+                    a
+                }
+            };
+            let Some(app) = app else {
+                held.unidentified.push(g.resource_id);
+                continue;
+            };
+            held.scopes
+                .entry(app.to_ascii_lowercase())
+                .or_default()
+                .extend(
+                    g.scope
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_string),
+                );
+        }
+        Ok(held)
+    }
+
+    /// The appId of the service principal with object id `sp_id`, or `None` when Graph does
+    /// not know it.
+    async fn resource_app_id(
+        &self,
+        _tenant: &str,
+        token: &secrecy::SecretString,
+        sp_id: &str,
+    ) -> Result<Option<String>, RemoteError> {
+        if crate::ids::parse_guid(sp_id).is_none() {
+            return Ok(None);
+        }
+        let url = self
+            .api
+            .url(&format!("v1.0/servicePrincipals/{sp_id}?$select=id,appId"));
+        match self
+            .api
+            .get_json::<ServicePrincipal>(url, Some(token), Vec::new())
+            .await
+        {
+            Ok(sp) => Ok(sp.app_id),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl From<AuthError> for ReadbackError {
+    fn from(e: AuthError) -> Self {
+        ReadbackError::Remote(e.into())
+    }
+}
+
+impl From<ApiError> for ReadbackError {
+    fn from(e: ApiError) -> Self {
+        ReadbackError::Remote(e.into())
+    }
+}
