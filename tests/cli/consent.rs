@@ -367,9 +367,11 @@ async fn throttled_and_failed_writes_are_retried_under_the_same_request_id() {
 
 #[tokio::test]
 async fn a_grant_that_shows_on_the_second_readback_is_granted() {
-    let mut t = TenantState::default();
-    t.lag = 1;
-    t.shown = Some(Default::default());
+    let t = TenantState {
+        lag: 1,
+        shown: Some(Default::default()),
+        ..Default::default()
+    };
     let w = ConsentWorld::new(&[(T1, t)]).await;
     w.map_all();
     let out = consent(&w, &["--all"]).await;
@@ -550,10 +552,12 @@ async fn the_table_names_each_customer_and_the_counts() {
 async fn ctrl_c_reports_what_finished_and_exits_130() {
     let tenants: Vec<(String, TenantState)> = (0..12)
         .map(|i| {
-            let mut t = TenantState::default();
             // The readback never catches up: every customer waits in verification.
-            t.lag = 1_000;
-            t.shown = Some(Default::default());
+            let t = TenantState {
+                lag: 1_000,
+                shown: Some(Default::default()),
+                ..Default::default()
+            };
             (format!("e0000000-0000-0000-0000-{i:012}"), t)
         })
         .collect();
