@@ -458,3 +458,54 @@ async fn no_secret_reaches_the_terminal_when_mapping() {
         secrets.assert_clean(&format!("{args:?}"), &out, None);
     }
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_when_consenting() {
+    use crate::support::consent_fake::*;
+    const T1: &str = "c0000000-0000-0000-0000-00000000000a";
+    const T2: &str = "c0000000-0000-0000-0000-00000000000b";
+    let mut secrets = Secrets::new();
+    let _ = secrets.access("pc");
+    secrets.all.push(format!("AT-{T1}"));
+    secrets.all.push(format!("AT-{T2}"));
+    let w = ConsentWorld::new(&[
+        (T1, TenantState::default()),
+        (T2, held(&[(GRAPH_APP, &["Directory.Read.All"])])),
+    ])
+    .await;
+    w.map_all();
+    let grant = "graph=Directory.Read.All,User.Read.All";
+    for (args, code) in [
+        (
+            vec!["-vvv", "consent", "--all", "--grant", grant, "--dry-run"],
+            5,
+        ),
+        (vec!["-vvv", "consent", "--all", "--grant", grant], 5),
+        (
+            vec![
+                "-vvv", "-o", "json", "consent", "--all", "--grant", grant, "--force",
+            ],
+            0,
+        ),
+        (
+            vec!["-vvv", "-o", "csv", "consent", "--all", "--grant", grant],
+            0,
+        ),
+    ] {
+        let out = w.env.run(&args).await;
+        out.assert_code(code);
+        secrets.assert_clean(&format!("{args:?}"), &out, None);
+    }
+    w.state.lock().unwrap().behaviour.post_status = Some(401);
+    let out = w
+        .env
+        .run(&[
+            "-vvv",
+            "consent",
+            "--all",
+            "--grant",
+            "graph=Directory.Read.All,User.Read.All,Mail.Read",
+        ])
+        .await;
+    secrets.assert_clean("consent (mfa)", &out, None);
+}
