@@ -26,7 +26,10 @@ const GRAPH_SP: &str = "50000003-0000-0000-c000-000000000000";
 
 #[allow(clippy::disallowed_methods)] // benchmark knobs, not csp's configuration
 fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[derive(Default)]
@@ -44,7 +47,12 @@ struct Server {
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    (status, [("content-type", "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn tenant_of_token(req: &Request<Body>) -> String {
@@ -72,15 +80,26 @@ async fn handle(
     let segments: Vec<&str> = path.split('/').collect();
     if method == Method::POST && path.ends_with("/oauth2/v2.0/token") {
         let tenant = segments[1];
-        let token = if tenant == PARTNER { "AT-partner".to_string() } else { format!("AT-{tenant}") };
-        return json_response(StatusCode::OK, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}));
+        let token = if tenant == PARTNER {
+            "AT-partner".to_string()
+        } else {
+            format!("AT-{tenant}")
+        };
+        return json_response(
+            StatusCode::OK,
+            json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}),
+        );
     }
     if method == Method::POST && path.ends_with("/applicationconsents") {
         let tenant = segments[3].to_string();
         let throttle = {
             let mut st = server.state.lock().unwrap();
             let now = Instant::now();
-            while st.writes.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            while st
+                .writes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
                 st.writes.pop_front();
             }
             if st.writes.len() >= server.rate {
@@ -96,28 +115,47 @@ async fn handle(
             return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1"), ("content-type", "application/json")],
                 json!({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}).to_string()).into_response();
         }
-        let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
-        return (StatusCode::CREATED, [("content-type", "application/json")], body).into_response();
+        let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        return (
+            StatusCode::CREATED,
+            [("content-type", "application/json")],
+            body,
+        )
+            .into_response();
     }
     if method == Method::GET && path.starts_with("/v1.0/servicePrincipals(appId=") {
         let tenant = tenant_of_token(&req);
         let consented = server.state.lock().unwrap().consented.contains(&tenant);
         return if consented {
-            json_response(StatusCode::OK, json!({"id": "51111111-2222-3333-4444-555555555555", "appId": APP}))
+            json_response(
+                StatusCode::OK,
+                json!({"id": "51111111-2222-3333-4444-555555555555", "appId": APP}),
+            )
         } else {
-            json_response(StatusCode::NOT_FOUND, json!({"error": {"code": "Request_ResourceNotFound", "message": "not found"}}))
+            json_response(
+                StatusCode::NOT_FOUND,
+                json!({"error": {"code": "Request_ResourceNotFound", "message": "not found"}}),
+            )
         };
     }
     if method == Method::GET && path.ends_with("/oauth2PermissionGrants") {
-        return json_response(StatusCode::OK, json!({"value": [{
-            "clientId": "51111111-2222-3333-4444-555555555555", "consentType": "AllPrincipals",
-            "resourceId": GRAPH_SP, "scope": "Directory.Read.All"
-        }]}));
+        return json_response(
+            StatusCode::OK,
+            json!({"value": [{
+                "clientId": "51111111-2222-3333-4444-555555555555", "consentType": "AllPrincipals",
+                "resourceId": GRAPH_SP, "scope": "Directory.Read.All"
+            }]}),
+        );
     }
     if method == Method::GET && path == format!("/v1.0/servicePrincipals/{GRAPH_SP}") {
         return json_response(StatusCode::OK, json!({"id": GRAPH_SP, "appId": GRAPH_APP}));
     }
-    json_response(StatusCode::NOT_FOUND, json!({"error": {"code": "NotFound", "message": path}}))
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": {"code": "NotFound", "message": path}}),
+    )
 }
 
 #[tokio::main]
@@ -151,13 +189,15 @@ async fn main() {
     )
     .unwrap();
     let mappings: Vec<Value> = (0..customers)
-        .map(|i| json!({
-            "customer": format!("Client {i:05}"),
-            "tenantId": format!("c{i:07x}-0000-4000-8000-000000000000"),
-            "domain": format!("client{i}.example.com"),
-            "name": format!("Client {i:05} Ltd"),
-            "mappedAt": "2026-11-27T10:00:00Z"
-        }))
+        .map(|i| {
+            json!({
+                "customer": format!("Client {i:05}"),
+                "tenantId": format!("c{i:07x}-0000-4000-8000-000000000000"),
+                "domain": format!("client{i}.example.com"),
+                "name": format!("Client {i:05} Ltd"),
+                "mappedAt": "2026-11-27T10:00:00Z"
+            })
+        })
         .collect();
     std::fs::write(
         dir.path().join("mappings.json"),
@@ -166,22 +206,37 @@ async fn main() {
     .unwrap();
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
-    cmd.args(["consent", "--all", "--grant", "graph=Directory.Read.All", "-o", "json"])
-        .env("CSP_CONFIG_DIR", dir.path())
-        .env("CSP_AUTHORITY_HOST", &base)
-        .env("CSP_PARTNER_CENTER_URL", &base)
-        .env("CSP_GRAPH_URL", &base)
-        .env("NO_PROXY", "*")
-        .env_remove("CSP_REFRESH_TOKEN")
-        .env_remove("CSP_TOKEN_STORE");
+    cmd.args([
+        "consent",
+        "--all",
+        "--grant",
+        "graph=Directory.Read.All",
+        "-o",
+        "json",
+    ])
+    .env("CSP_CONFIG_DIR", dir.path())
+    .env("CSP_AUTHORITY_HOST", &base)
+    .env("CSP_PARTNER_CENTER_URL", &base)
+    .env("CSP_GRAPH_URL", &base)
+    .env("NO_PROXY", "*")
+    .env_remove("CSP_REFRESH_TOKEN")
+    .env_remove("CSP_TOKEN_STORE");
     let started = Instant::now();
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     let wall = started.elapsed();
-    assert!(out.status.success(), "csp failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "csp failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let mut by_status: HashMap<String, usize> = HashMap::new();
     for r in &rows {
-        *by_status.entry(r["status"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        *by_status
+            .entry(r["status"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
     }
     let calls = server.calls.load(Ordering::Relaxed);
     let throttled = server.throttled.load(Ordering::Relaxed);
@@ -191,7 +246,10 @@ async fn main() {
         delay.as_millis()
     );
     println!("  results:              {by_status:?}");
-    println!("  bound ({customers} / {rate} per s): {:>8.2} s", bound.as_secs_f64());
+    println!(
+        "  bound ({customers} / {rate} per s): {:>8.2} s",
+        bound.as_secs_f64()
+    );
     println!(
         "  wall:                 {:>8.2} s   ratio {:.3}   (target <= 1.10)",
         wall.as_secs_f64(),
