@@ -76,6 +76,8 @@ pub enum Command {
     Domains(DomainsArgs),
     Map(MapArgs),
     Consent(ConsentArgs),
+    Audit(AuditArgs),
+    Doctor(DoctorArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -387,3 +389,49 @@ pub struct ConsentArgs {
     #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub rate: u32,
 }
+
+/// Check every mapped customer: GDAP, the app's service principal, and its granted scopes
+///
+/// Read-only. For each customer: is there an active GDAP relationship with a role that can
+/// consent, is that role in an active access assignment (and the signed-in user in its group),
+/// when does the relationship end, does the app's service principal exist in the tenant, and
+/// do its delegated scopes match the consent manifest (missing, extra). Prints the `csp
+/// consent` command that would repair each repairable customer. Exits 0 when all are in order,
+/// 5 when any needs attention.
+///
+/// Examples:
+///   csp audit
+///   csp audit --customer Contoso -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct AuditArgs {
+    /// Only these mapped clients (repeatable) [default: every mapped client]
+    #[arg(long, value_name = "CLIENT")]
+    pub customer: Vec<String>,
+
+    /// The CPV application [default: the consent manifest's, else the sign-in app]
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: Option<String>,
+
+    /// The manifest to compare with, as for `csp consent` (repeatable; replaces the config's)
+    #[arg(long, value_name = "RESOURCE=SCOPES")]
+    pub grant: Vec<String>,
+
+    /// Customers checked at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+}
+
+/// Check the local set-up and the partner tenant, one line per check
+///
+/// Checks: config.toml and mappings.json parse; the token store works; the sign-in redeems;
+/// the token carries the MFA claim; Partner Center answers; the app allows public client flows;
+/// the app has a service principal and admin consent in the partner tenant. Each failed check
+/// says what to do. Exits 0 when every check passes, 5 otherwise.
+///
+/// Examples:
+///   csp doctor
+///   csp doctor -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct DoctorArgs {}

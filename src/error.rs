@@ -71,8 +71,9 @@ pub enum CliError {
     },
     #[error(transparent)]
     Mapping(#[from] MappingError),
-    /// A command over many items finished, but some failed (exit 5).
-    #[error("{failed} of {total} {what} failed")]
+    /// A command over many items finished, but some failed or need attention (exit 5).
+    /// `what` completes "N of M …": "rows failed", "customers need attention".
+    #[error("{failed} of {total} {what}")]
     Partial {
         failed: usize,
         total: usize,

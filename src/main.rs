@@ -16,7 +16,13 @@ fn main() {
     let cli = Cli::parse();
     let env = Environment::from_process();
     let io = IoStreams::system();
-    let code = match Settings::resolve(&cli.global, &env) {
+    // `doctor` reports a broken config.toml as a failed check instead of stopping on it.
+    let resolved = if matches!(cli.command, csp::cli::Command::Doctor(_)) {
+        Settings::resolve_lenient(&cli.global, &env)
+    } else {
+        Settings::resolve(&cli.global, &env)
+    };
+    let code = match resolved {
         Err(e) => report(&io, &CliError::from(e)),
         Ok(settings) => {
             csp::init_logging(&settings);

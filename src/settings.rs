@@ -64,10 +64,29 @@ pub struct Settings {
     pub http: HttpOptions,
     /// config.toml as read at start-up.
     pub config: ConfigFile,
+    /// Why config.toml could not be read, when settings were resolved leniently (`doctor`).
+    pub config_problem: Option<String>,
 }
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs, env: &Environment) -> Result<Settings, SettingsError> {
+        Self::resolve_with(args, env, false)
+    }
+
+    /// As `resolve`, but a config.toml that cannot be read is recorded in `config_problem`
+    /// (and treated as empty) instead of stopping: `csp doctor` reports it as a failed check.
+    pub fn resolve_lenient(
+        args: &GlobalArgs,
+        env: &Environment,
+    ) -> Result<Settings, SettingsError> {
+        Self::resolve_with(args, env, true)
+    }
+
+    fn resolve_with(
+        args: &GlobalArgs,
+        env: &Environment,
+        lenient: bool,
+    ) -> Result<Settings, SettingsError> {
         let profile = args.profile.clone().unwrap_or_else(|| "default".into());
         if !valid_profile(&profile) {
             return Err(SettingsError::InvalidProfile(profile));
@@ -76,7 +95,11 @@ impl Settings {
             Some(d) => d.clone(),
             None => default_config_dir(env).ok_or(SettingsError::NoConfigDir)?,
         };
-        let config = ConfigFile::load(&config_dir.join("config.toml"))?;
+        let (config, config_problem) = match ConfigFile::load(&config_dir.join("config.toml")) {
+            Ok(c) => (c, None),
+            Err(e) if lenient => (ConfigFile::default(), Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
         let remembered = config.profile(&profile).cloned().unwrap_or_default();
         let cloud = args.cloud.or(remembered.cloud).unwrap_or_default();
         let endpoints = endpoints_for(cloud, env)?;
@@ -126,6 +149,7 @@ impl Settings {
             env_sign_in,
             http: http_options(env)?,
             config,
+            config_problem,
         })
     }
 

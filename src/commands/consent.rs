@@ -241,7 +241,7 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         return Err(CliError::Partial {
             failed,
             total,
-            what: "customers",
+            what: "customers failed",
         });
     }
     Ok(())

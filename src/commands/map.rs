@@ -551,7 +551,7 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
         return Err(CliError::Partial {
             failed: failed_count,
             total,
-            what: "rows",
+            what: "rows failed",
         });
     }
     Ok(())

@@ -2,9 +2,11 @@
 //! and hand them to `output`; they build no HTTP requests and print nothing directly except
 //! through the context's streams.
 
+pub mod audit;
 pub mod authorize;
 pub mod consent;
 pub mod customers;
+pub mod doctor;
 pub mod domains;
 pub mod logout;
 pub mod map;
@@ -28,6 +30,8 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Domains(args) => domains::run(ctx, args).await,
         Command::Map(args) => map::run(ctx, args).await,
         Command::Consent(args) => consent::run(ctx, args).await,
+        Command::Audit(args) => audit::run(ctx, args).await,
+        Command::Doctor(args) => doctor::run(ctx, args).await,
     }
 }
 

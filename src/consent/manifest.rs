@@ -145,6 +145,20 @@ impl Manifest {
         })
     }
 
+    /// As `resolve`, but a manifest without grants is `Ok(None)` (for read-only checks that can
+    /// run without one).
+    pub fn resolve_optional(
+        config: Option<&ConsentConfig>,
+        flags: &ManifestFlags,
+        sign_in_client: Option<&str>,
+    ) -> Result<Option<Manifest>, String> {
+        let has_grants = !flags.grants.is_empty() || config.is_some_and(|c| !c.grants.is_empty());
+        if !has_grants {
+            return Ok(None);
+        }
+        Self::resolve(config, flags, sign_in_client).map(Some)
+    }
+
     /// Whether the grants let the app read its own grants back through Graph in the customer
     /// tenant (Directory.Read.All, or Application.Read.All with DelegatedPermissionGrant.Read.All,
     /// or broader).

@@ -26,6 +26,8 @@ struct PermissionGrant {
     resource_id: String,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    consent_type: Option<String>,
 }
 
 /// What the app holds in one tenant.
@@ -35,6 +37,8 @@ pub struct Held {
     pub service_principal: bool,
     /// Delegated scopes per resource appId (lowercase), any consent type.
     pub scopes: BTreeMap<String, BTreeSet<String>>,
+    /// The tenant-wide (`AllPrincipals`, admin-consented) part of `scopes`.
+    pub tenant_wide: BTreeMap<String, BTreeSet<String>>,
     /// Grants whose resource could not be identified (service-principal object ids).
     pub unidentified: Vec<String>,
 }
@@ -94,15 +98,20 @@ impl Graph {
                 held.unidentified.push(g.resource_id);
                 continue;
             };
-            held.scopes
-                .entry(app.to_ascii_lowercase())
-                .or_default()
-                .extend(
-                    g.scope
-                        .unwrap_or_default()
-                        .split_whitespace()
-                        .map(str::to_string),
-                );
+            let scopes: Vec<String> = g
+                .scope
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            let app = app.to_ascii_lowercase();
+            if g.consent_type.as_deref() == Some("AllPrincipals") {
+                held.tenant_wide
+                    .entry(app.clone())
+                    .or_default()
+                    .extend(scopes.iter().cloned());
+            }
+            held.scopes.entry(app).or_default().extend(scopes);
         }
         Ok(held)
     }

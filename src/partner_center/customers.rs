@@ -161,6 +161,15 @@ impl PartnerCenter {
         Ok((url, headers))
     }
 
+    /// Proves Partner Center answers this sign-in: `GET /v1/customers?size=1`.
+    pub async fn probe(&self) -> Result<(), RemoteError> {
+        let token = self.token().await?;
+        let mut url = self.api.url("v1/customers");
+        url.query_pairs_mut().append_pair("size", "1");
+        let _: Page<Customer> = self.api.get_json(url, Some(&token), Vec::new()).await?;
+        Ok(())
+    }
+
     /// One customer by tenant id, with `customDomains`.
     pub async fn customer(&self, tenant_id: &str) -> Result<Customer, RemoteError> {
         let token = self.token().await?;

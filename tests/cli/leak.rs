@@ -509,3 +509,50 @@ async fn no_secret_reaches_the_terminal_when_consenting() {
         .await;
     secrets.assert_clean("consent (mfa)", &out, None);
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_in_audit_and_doctor() {
+    use crate::support::consent_fake::*;
+    use serde_json::json;
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+    const T1: &str = "c0000000-0000-0000-0000-00000000000c";
+    let mut secrets = Secrets::new();
+    let _ = secrets.access("pc");
+    secrets.all.push(format!("AT-{T1}"));
+    let w = ConsentWorld::new(&[(T1, held(&[(GRAPH_APP, &["Directory.Read.All"])]))]).await;
+    w.map_all();
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1.0/tenantRelationships/delegatedAdminRelationships",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&w.graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(vec![], None)))
+        .mount(&w.pc)
+        .await;
+    for args in [
+        vec![
+            "-vvv",
+            "audit",
+            "--grant",
+            "graph=Directory.Read.All,User.Read.All",
+        ],
+        vec![
+            "-vvv",
+            "-o",
+            "json",
+            "audit",
+            "--grant",
+            "graph=Directory.Read.All",
+        ],
+        vec!["-vvv", "doctor"],
+        vec!["-vvv", "-o", "json", "doctor"],
+    ] {
+        let out = w.env.run(&args).await;
+        secrets.assert_clean(&format!("{args:?}"), &out, None);
+    }
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit_doctor;
 mod auth_cli;
 mod browser_flow;
 mod consent;
