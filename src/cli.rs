@@ -56,6 +56,18 @@ pub struct GlobalArgs {
     /// Never colour the output (also NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Run against csp's built-in simulator of Microsoft's services (nothing leaves this
+    /// machine; state under <config-dir>/sandbox)
+    #[arg(long, global = true, env = "CSP_SANDBOX",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub sandbox: bool,
+
+    /// The number of simulated customers, when the sandbox is (re)seeded [default: a built-in
+    /// set of 14]
+    #[arg(long, global = true, env = "CSP_SANDBOX_SEED", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sandbox_seed: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -78,6 +90,7 @@ pub enum Command {
     Consent(ConsentArgs),
     Audit(AuditArgs),
     Doctor(DoctorArgs),
+    Demo(DemoArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -435,3 +448,21 @@ pub struct AuditArgs {
 #[derive(Debug, Clone, Args, Default)]
 #[command(verbatim_doc_comment)]
 pub struct DoctorArgs {}
+
+/// Run the whole onboarding story on the built-in simulator, in seconds
+///
+/// Signs in (the sandbox approves the code by itself), lists customers, maps two clients by
+/// domain, suggests and imports the rest, consents the app everywhere, audits, and repairs a
+/// drifted customer, through the real commands and output. Uses a fresh sandbox in a temporary
+/// directory: your own sign-in, config and mappings are not touched.
+///
+/// Examples:
+///   csp demo
+///   csp demo --step
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct DemoArgs {
+    /// Pause before each step (press Enter to go on)
+    #[arg(long)]
+    pub step: bool,
+}

@@ -50,6 +50,11 @@ impl Context {
         }
     }
 
+    /// Gives back the streams (for `main` to report an error on).
+    pub fn into_io(self) -> IoStreams {
+        self.io
+    }
+
     pub fn with_store(mut self, store: Arc<dyn SecretStore>) -> Self {
         self.injected_store = Some(store);
         self

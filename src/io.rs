@@ -57,6 +57,17 @@ impl IoStreams {
         let _ = err.flush();
     }
 
+    /// Reads one line of stdin (for "press Enter" pauses).
+    pub fn read_line(&self) -> io::Result<String> {
+        let mut input = self.input.lock().unwrap_or_else(|e| e.into_inner());
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while input.read(&mut byte)? == 1 && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        Ok(String::from_utf8_lossy(&line).into_owned())
+    }
+
     /// Reads all of stdin.
     pub fn read_stdin(&self) -> io::Result<String> {
         let mut s = String::new();

@@ -23,6 +23,8 @@ pub mod name_match;
 pub mod output;
 pub mod partner_center;
 pub mod roles;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod secrets;
 pub mod settings;
 pub mod tenant_lookup;
@@ -56,6 +58,51 @@ pub async fn run(
     };
     ctx.finish().await;
     result
+}
+
+/// Runs one command with these settings: starts the sandbox simulator first when asked, and
+/// gives back the streams so the caller can report an error.
+pub async fn run_with_settings(
+    command: &cli::Command,
+    settings: settings::Settings,
+    io: io::IoStreams,
+    interrupt: impl Future<Output = ()>,
+) -> (Result<(), CliError>, io::IoStreams) {
+    if !settings.sandbox {
+        let ctx = Context::new(settings, io);
+        let result = run(command, &ctx, interrupt).await;
+        return (result, ctx.into_io());
+    }
+    #[cfg(feature = "sandbox")]
+    {
+        let seed = settings.sandbox_seed;
+        let (settings, sim) = match sandbox::enter(settings, seed).await {
+            Ok(s) => s,
+            Err(e) => return (Err(e), io),
+        };
+        let ctx = Context::new(settings, io);
+        ctx.note(&format!(
+            "sandbox: simulated Microsoft services on {}; nothing leaves this machine (state in {})",
+            sim.base,
+            ctx.settings.config_dir.display()
+        ));
+        let result = run(command, &ctx, interrupt).await;
+        sim.save();
+        (result, ctx.into_io())
+    }
+    #[cfg(not(feature = "sandbox"))]
+    {
+        drop(interrupt);
+        let _ = command;
+        drop(settings);
+        (
+            Err(CliError::usage(
+                "this csp was built without the sandbox (cargo feature `sandbox`)",
+                None,
+            )),
+            io,
+        )
+    }
 }
 
 /// Sets up diagnostics on stderr: `CSP_LOG` if given, else by -v/-q. By default only csp's own

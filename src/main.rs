@@ -8,7 +8,7 @@ use csp::cli::Cli;
 use csp::environment::Environment;
 use csp::io::IoStreams;
 use csp::settings::Settings;
-use csp::{CliError, Context, ExitCode};
+use csp::{CliError, ExitCode};
 
 fn main() {
     csp::http::ensure_crypto_provider();
@@ -49,17 +49,17 @@ fn run(cli: Cli, settings: Settings, io: IoStreams) -> ExitCode {
             );
         }
     };
-    let ctx = Context::new(settings, io);
-    let result = runtime.block_on(csp::run(&cli.command, &ctx, async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }));
+    let (result, io) =
+        runtime.block_on(csp::run_with_settings(&cli.command, settings, io, async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }));
     // A keyring call stuck in D-Bus must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::Success,
-        Err(e) => report(&ctx.io, &e),
+        Err(e) => report(&io, &e),
     }
 }
 

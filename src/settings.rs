@@ -66,6 +66,9 @@ pub struct Settings {
     pub config: ConfigFile,
     /// Why config.toml could not be read, when settings were resolved leniently (`doctor`).
     pub config_problem: Option<String>,
+    /// Run against the built-in simulator (`--sandbox`), seeded to this size when given.
+    pub sandbox: bool,
+    pub sandbox_seed: Option<u32>,
 }
 
 impl Settings {
@@ -150,6 +153,8 @@ impl Settings {
             http: http_options(env)?,
             config,
             config_problem,
+            sandbox: args.sandbox,
+            sandbox_seed: args.sandbox_seed,
         })
     }
 

@@ -617,7 +617,12 @@ impl Render for SuggestReport {
                     vec![
                         s.client.clone(),
                         s.domain.clone().unwrap_or_default(),
-                        s.r#match.clone().unwrap_or_default(),
+                        // A name that is not proposed shows no match, only its scores.
+                        if matches!(s.status, "no_match") {
+                            String::new()
+                        } else {
+                            s.r#match.clone().unwrap_or_default()
+                        },
                         fmt_score(s.score),
                         s.runner_up.clone().unwrap_or_default(),
                         fmt_score(s.runner_up_score),

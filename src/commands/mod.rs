@@ -6,6 +6,8 @@ pub mod audit;
 pub mod authorize;
 pub mod consent;
 pub mod customers;
+#[cfg(feature = "sandbox")]
+pub mod demo;
 pub mod doctor;
 pub mod domains;
 pub mod logout;
@@ -32,6 +34,14 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Consent(args) => consent::run(ctx, args).await,
         Command::Audit(args) => audit::run(ctx, args).await,
         Command::Doctor(args) => doctor::run(ctx, args).await,
+        // Boxed: the demo runs the other commands through `dispatch`.
+        #[cfg(feature = "sandbox")]
+        Command::Demo(args) => Box::pin(demo::run(ctx, args)).await,
+        #[cfg(not(feature = "sandbox"))]
+        Command::Demo(_) => Err(CliError::usage(
+            "this csp was built without the sandbox (cargo feature `sandbox`)",
+            None,
+        )),
     }
 }
 

@@ -13,4 +13,6 @@ mod http_layer;
 mod leak;
 mod mapping;
 mod real_keyring;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod token_provider;

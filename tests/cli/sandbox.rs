@@ -1,0 +1,238 @@
+//! End to end on the built-in simulator: the real binary with `--sandbox` through the whole
+//! flow (authorize → customers → map → consent → audit), `csp demo`, and the promise that a
+//! sandbox never reads or touches the real sign-in, config or mappings.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A world with no fake servers: the sandbox brings its own.
+async fn sandboxed() -> TestEnv {
+    TestEnv::new()
+        .await
+        .env("CSP_SANDBOX", "1")
+        // A real sign-in in the environment must be ignored by the sandbox.
+        .env("CSP_REFRESH_TOKEN", REFRESH_TOKEN)
+        .env("CSP_CLIENT_ID", CLIENT_ID)
+}
+
+#[tokio::test]
+async fn the_full_flow_runs_on_the_sandbox() {
+    let env = sandboxed().await;
+    let out = env.run(&["authorize", "-o", "json"]).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("sandbox: simulated Microsoft services"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json()["tokenStore"], "file");
+    assert_eq!(out.json()["mfa"], true);
+    assert!(env.config_dir().join("sandbox/credentials.json").exists());
+    assert!(
+        !env.credentials_path().exists(),
+        "nothing outside the sandbox dir"
+    );
+    assert!(!env.config_dir().join("config.toml").exists());
+
+    let out = env.run(&["status", "-o", "json"]).await;
+    out.assert_code(0);
+    assert_eq!(out.json()["signedIn"], true);
+
+    let out = env.run(&["customers", "--gdap", "-o", "json"]).await;
+    out.assert_code(0);
+    let customers = out.json();
+    let rows = customers.as_array().unwrap();
+    assert_eq!(rows.len(), 14);
+    assert!(rows.iter().any(|r| r["relationship"] == "gdap_only"));
+
+    let out = env
+        .run(&["domains", "--customer", "contoso.com", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    let domains: Vec<(Value, Value)> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["domain"].clone(), d["source"].clone()))
+        .collect();
+    assert_eq!(
+        domains,
+        vec![
+            ("contoso.onmicrosoft.com".into(), "partner_center".into()),
+            ("contoso.com".into(), "partner_center".into()),
+        ],
+        "not consented yet: Partner Center's view"
+    );
+
+    for (client, domain) in [
+        ("Contoso", "contoso.com"),
+        ("Adatum", "adatum.com"),
+        ("Wingtip", "wingtiptoys.com"),
+    ] {
+        env.run(&["map", "--customer", client, "--domain", domain])
+            .await
+            .assert_code(0);
+    }
+    let out = env
+        .run(&["map", "--customer", "Nobody", "--domain", "example.org"])
+        .await;
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("not registered with Microsoft Entra"),
+        "{}",
+        out.stderr
+    );
+
+    let out = env.run(&["consent", "--all", "-o", "json"]).await;
+    out.assert_code(5);
+    let results: Vec<(String, String, String)> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["customer"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["error"]["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("Adatum".into(), "failed".into(), "gdap_role_missing".into()),
+            ("Contoso".into(), "granted".into(), "".into()),
+            ("Wingtip".into(), "failed".into(), "scopes_differ".into()),
+        ]
+    );
+
+    // The consents persist for the next run: Graph now answers in Contoso's tenant.
+    let out = env
+        .run(&["domains", "--customer", "Contoso", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json()[0]["source"], "graph");
+
+    let out = env.run(&["audit", "-o", "json"]).await;
+    out.assert_code(5);
+    let audit: Vec<Value> = out.json().as_array().unwrap().clone();
+    let ok: Vec<(String, bool)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r["customer"].as_str().unwrap().to_string(),
+                r["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ok,
+        vec![
+            ("Adatum".into(), false),
+            ("Contoso".into(), true),
+            ("Wingtip".into(), false)
+        ]
+    );
+    assert_eq!(audit[2]["repair"], "csp consent --customer Wingtip --force");
+    env.run(&["consent", "--customer", "Wingtip", "--force"])
+        .await
+        .assert_code(0);
+    let out = env
+        .run(&["audit", "--customer", "Wingtip", "-o", "json"])
+        .await;
+    out.assert_code(0);
+
+    let out = env.run(&["doctor", "-o", "json"]).await;
+    out.assert_code(0);
+    let out = env.run(&["logout"]).await;
+    out.assert_code(0);
+    env.run(&["status"]).await.assert_code(4);
+
+    // Nothing of the real sign-in leaked into any of it.
+    assert!(!out.stdout.contains(REFRESH_TOKEN) && !out.stderr.contains(REFRESH_TOKEN));
+    let top: Vec<String> = std::fs::read_dir(env.config_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        top,
+        vec!["sandbox".to_string()],
+        "the real config dir is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_seeded_sandbox_pages_through_hundreds_of_customers() {
+    let env = sandboxed().await.env("CSP_SANDBOX_SEED", "250");
+    env.run(&["authorize"]).await.assert_code(0);
+    let out = env.run(&["customers", "-o", "json"]).await;
+    out.assert_code(0);
+    let n = out.json().as_array().unwrap().len();
+    // Every tenth or so is GDAP-only and absent from Partner Center's list.
+    assert!(n > 200 && n < 250, "{n}");
+    let out = env.run(&["customers", "--gdap", "-o", "json"]).await;
+    assert_eq!(out.json().as_array().unwrap().len(), 250);
+}
+
+#[tokio::test]
+async fn the_demo_tells_the_whole_story_and_exits_0() {
+    let env = TestEnv::new().await;
+    let out = env.run(&["demo"]).await;
+    out.assert_code(0);
+    for step in [
+        "$ csp authorize",
+        "$ csp customers --gdap",
+        "$ csp map --customer Contoso",
+        "$ csp map suggest",
+        "$ csp map import",
+        "$ csp consent --all",
+        "$ csp audit",
+        "--force",
+    ] {
+        assert!(out.stderr.contains(step), "{step}: {}", out.stderr);
+    }
+    assert!(out.stdout.contains("regranted"), "{}", out.stdout);
+    assert!(out.stdout.contains("Northwind Traders"), "{}", out.stdout);
+    assert!(out.stdout.contains("To repair:"), "{}", out.stdout);
+    let written: Vec<_> = std::fs::read_dir(env.config_dir()).unwrap().collect();
+    assert!(written.is_empty(), "the demo uses its own directory");
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_in_the_sandbox() {
+    let env = sandboxed().await;
+    env.run(&["authorize"]).await.assert_code(0);
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("sandbox/credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let rt = creds["profiles"]["default"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["map", "--customer", "Contoso", "--domain", "contoso.com"])
+        .await
+        .assert_code(0);
+    for args in [
+        vec!["-vvv", "status"],
+        vec!["-vvv", "customers", "--gdap"],
+        vec!["-vvv", "consent", "--all"],
+        vec!["-vvv", "audit"],
+        vec!["-vvv", "doctor"],
+    ] {
+        let out = env.run(&args).await;
+        for secret in [rt.as_str(), REFRESH_TOKEN] {
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{args:?}"
+            );
+        }
+        assert!(
+            !out.stderr.contains("simrt-"),
+            "{args:?}: a sandbox refresh token"
+        );
+    }
+}
