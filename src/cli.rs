@@ -91,6 +91,7 @@ pub enum Command {
     Audit(AuditArgs),
     Doctor(DoctorArgs),
     Demo(DemoArgs),
+    Setup(SetupArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -465,4 +466,57 @@ pub struct DemoArgs {
     /// Pause before each step (press Enter to go on)
     #[arg(long)]
     pub step: bool,
+}
+
+/// Create or repair the partner's own app registration, ready for `csp authorize`
+///
+/// Signs you in (device code) with Microsoft's own public client for Graph administration,
+/// then, in the partner tenant: finds the app by name (or --client-id) or creates it
+/// (multi-tenant, a localhost redirect for `authorize --browser`, Partner Center
+/// user_impersonation, Graph DelegatedAdminRelationship.Read.All and the Graph scopes your
+/// consent manifest names); makes sure it and "Microsoft Partner Center" have service
+/// principals; grants admin consent; and, with --with-secret, adds a client secret. A second
+/// run changes nothing. An existing app that differs is changed only with --update, after the
+/// differences are listed. Needs Application Administrator, Cloud Application Administrator
+/// or Global Administrator in the partner tenant.
+///
+/// Examples:
+///   csp setup
+///   csp setup --name "Contoso CSP automation" --tenant contoso.onmicrosoft.com
+///   csp setup --update
+///   csp setup --with-secret --insecure-storage
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct SetupArgs {
+    /// The app registration's display name
+    #[arg(long, value_name = "NAME", default_value = "csp")]
+    pub name: String,
+
+    /// The partner tenant (id or domain) [default: the profile's, else `organizations`]
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+
+    /// An existing app registration to use (its application id) instead of finding it by name
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
+
+    /// Change an existing app that differs from what csp needs
+    #[arg(long)]
+    pub update: bool,
+
+    /// Make the app a confidential client and add a client secret, stored with the sign-in
+    #[arg(long)]
+    pub with_secret: bool,
+
+    /// Keep the secret in <config-dir>/credentials.json (mode 0600) instead of the OS keyring
+    #[arg(long)]
+    pub insecure_storage: bool,
+
+    /// The public client to sign in with for the set-up
+    #[arg(
+        long,
+        value_name = "APP_ID",
+        default_value = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+    )]
+    pub bootstrap_client_id: String,
 }

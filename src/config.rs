@@ -50,6 +50,9 @@ pub struct ProfileConfig {
     pub token_store: Option<StoreKind>,
     /// True when the app is a confidential client whose secret is in the token store.
     pub confidential: Option<bool>,
+    /// When `csp setup` last created or changed the app (RFC 3339): right after, Microsoft may
+    /// not know the app everywhere yet.
+    pub setup_at: Option<String>,
     /// What `csp consent` grants (`[profiles.NAME.consent]`).
     pub consent: Option<ConsentConfig>,
 }

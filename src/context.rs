@@ -131,9 +131,13 @@ impl Context {
             .get_or_try_init(|| async {
                 let vault = self.vault(self.store_kind(false));
                 let profile = self.settings.profile_config();
-                let secrets = vault.load().await?.ok_or_else(|| AuthError::NotSignedIn {
-                    profile: self.settings.profile.clone(),
-                })?;
+                let secrets = vault
+                    .load()
+                    .await?
+                    .filter(StoredSecrets::signed_in)
+                    .ok_or_else(|| AuthError::NotSignedIn {
+                        profile: self.settings.profile.clone(),
+                    })?;
                 let client_id = self
                     .settings
                     .env_sign_in

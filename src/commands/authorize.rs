@@ -95,14 +95,21 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let client_secret = stdin_secret
-        .clone()
-        .or(settings.env_sign_in.client_secret.clone());
 
     // Find out now, not after the user has signed in, whether the store can be used.
     let kind = ctx.store_kind(args.insecure_storage);
     let vault = ctx.vault(kind);
     vault.check_writable().await?;
+    // A client secret `csp setup --with-secret` stored, for the same app, is used and kept.
+    let stored_secret = if profile.confidential == Some(true) {
+        vault.load().await?.and_then(|s| s.client_secret)
+    } else {
+        None
+    };
+    let kept_secret = stdin_secret.clone().or(stored_secret);
+    let client_secret = kept_secret
+        .clone()
+        .or(settings.env_sign_in.client_secret.clone());
 
     let app = AppCredentials {
         client_id: client_id.clone(),
@@ -137,7 +144,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     vault
         .save(StoredSecrets {
             refresh_token: SecretString::from(refresh_token.secret().to_string()),
-            client_secret: stdin_secret.clone(),
+            client_secret: kept_secret.clone(),
         })
         .await?;
 
@@ -148,7 +155,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
             ("cloud", settings.cloud.to_string()),
             ("token_store", kind.to_string()),
         ],
-        set_bool: vec![("confidential", stdin_secret.is_some())],
+        set_bool: vec![("confidential", kept_secret.is_some())],
         remove: Vec::new(),
     };
     match &tenant_id {
@@ -195,7 +202,7 @@ async fn device_code_sign_in(
         tenant,
         scopes,
     };
-    let prompt = flow.start().await?;
+    let prompt = start_after_setup(ctx, &flow).await?;
     // The one line that must reach the user even with -q: without it nobody can sign in.
     ctx.io.err_line(&prompt.message());
     let spinner = spinner(
@@ -210,6 +217,41 @@ async fn device_code_sign_in(
         s.finish_and_clear();
     }
     Ok(tokens?)
+}
+
+/// Starts the device flow. Right after `csp setup` created the app, Entra may not know it
+/// everywhere yet (AADSTS700016): wait and try again, for a bounded time.
+async fn start_after_setup(
+    ctx: &Context,
+    flow: &DeviceFlow<'_>,
+) -> Result<crate::auth::DevicePrompt, CliError> {
+    let recent = ctx
+        .settings
+        .profile_config()
+        .setup_at
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .is_some_and(|t| {
+            chrono::Utc::now().signed_duration_since(t) < chrono::Duration::minutes(30)
+        });
+    let started = std::time::Instant::now();
+    let mut wait = Duration::from_secs(2);
+    loop {
+        match flow.start().await {
+            Err(e)
+                if recent
+                    && e.aadsts() == Some(700016)
+                    && started.elapsed() < Duration::from_secs(90) =>
+            {
+                ctx.note(&format!(
+                    "waiting for Microsoft to propagate the new app (AADSTS700016); trying again in {} s",
+                    wait.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(20));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 async fn browser_sign_in(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cli::{
     AuditArgs, AuthorizeArgs, Command, ConsentArgs, CustomersArgs, DemoArgs, MapArgs, MapCommand,
-    MapImportArgs, MapSuggestArgs, OutputFormat,
+    MapImportArgs, MapSuggestArgs, OutputFormat, SetupArgs,
 };
 use crate::context::Context;
 use crate::error::{CliError, ExitCode};
@@ -55,6 +55,16 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), CliError> {
         })
     };
     let steps: Vec<(&str, String, Command, OutputFormat)> = vec![
+        (
+            "Set up the partner's own app registration (the sandbox already has one: nothing to change)",
+            "csp setup".into(),
+            Command::Setup(SetupArgs {
+                name: "csp".into(),
+                bootstrap_client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+                ..SetupArgs::default()
+            }),
+            OutputFormat::Table,
+        ),
         (
             "Sign in as the partner (device code; the sandbox approves it by itself)",
             "csp authorize".into(),
@@ -132,7 +142,7 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), CliError> {
             let _ = ctx.io.read_line();
         }
         ctx.io.err_line(&format!("$ {shown}"));
-        if i == 5 {
+        if i == 6 {
             // The import reads the suggestions as `map suggest -o csv` writes them.
             write_suggestions(&settings, &clients, &suggested).await?;
         }

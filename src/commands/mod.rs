@@ -14,6 +14,7 @@ pub mod logout;
 pub mod map;
 pub mod progress;
 pub mod resolve;
+pub mod setup;
 pub mod status;
 pub mod token;
 
@@ -33,6 +34,7 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Map(args) => map::run(ctx, args).await,
         Command::Consent(args) => consent::run(ctx, args).await,
         Command::Audit(args) => audit::run(ctx, args).await,
+        Command::Setup(args) => setup::run(ctx, args).await,
         Command::Doctor(args) => doctor::run(ctx, args).await,
         // Boxed: the demo runs the other commands through `dispatch`.
         #[cfg(feature = "sandbox")]

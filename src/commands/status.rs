@@ -81,7 +81,11 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
         report.user = None;
         report.tenant_id = settings.env_sign_in.tenant.clone().or(report.tenant_id);
     }
-    let stored = ctx.vault(kind).load().await?;
+    let stored = ctx
+        .vault(kind)
+        .load()
+        .await?
+        .filter(crate::secrets::StoredSecrets::signed_in);
     if stored.is_none() {
         super::emit(ctx, &report)?;
         return Err(AuthError::NotSignedIn {

@@ -17,6 +17,7 @@ pub async fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CliError> {
             .vault(ctx.store_kind(false))
             .load()
             .await?
+            .filter(crate::secrets::StoredSecrets::signed_in)
             .ok_or_else(|| AuthError::NotSignedIn {
                 profile: ctx.settings.profile.clone(),
             })?;

@@ -2,6 +2,7 @@
 //! customer tenant, and paging over `@odata.nextLink`. Builds requests and reads answers; never
 //! prints.
 
+pub mod apps;
 pub mod gdap;
 pub mod model;
 pub mod readback;

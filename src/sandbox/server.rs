@@ -32,7 +32,8 @@ pub struct SimState {
 
 #[derive(Default)]
 struct Runtime {
-    device_codes: HashMap<String, Instant>,
+    /// Device codes: when issued, and the scope asked for.
+    device_codes: HashMap<String, (Instant, String)>,
     auth_codes: HashMap<String, ()>,
     consent_writes: VecDeque<Instant>,
     /// Partner Center answers a repeated MS-RequestId with the first answer.
@@ -167,6 +168,9 @@ pub async fn handle(
         }
         (_, ["v1", ..]) => partner_center(&sim, &method, &segments[1..], &uri, &headers, &body),
         (Method::GET, ["v1.0", ..]) => graph(&sim, &segments[1..], &uri, &headers),
+        (Method::POST | Method::PATCH, ["v1.0", ..]) => {
+            graph_write(&sim, &method, &segments[1..], &headers, &body)
+        }
         _ => graph_error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -186,7 +190,7 @@ fn device_code(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Res
             &format!("Tenant '{tenant}' not found."),
         );
     }
-    if f.get("client_id").map(String::as_str) != Some(world::APP_ID) {
+    if !known_client(f.get("client_id")) {
         return entra_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -196,9 +200,10 @@ fn device_code(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Res
     }
     let code = format!("simdc-{}", uuid::Uuid::new_v4().simple());
     let user_code: String = uuid::Uuid::new_v4().simple().to_string()[..9].to_ascii_uppercase();
-    sim.runtime()
-        .device_codes
-        .insert(code.clone(), Instant::now());
+    sim.runtime().device_codes.insert(
+        code.clone(),
+        (Instant::now(), f.get("scope").cloned().unwrap_or_default()),
+    );
     json_response(
         StatusCode::OK,
         json!({
@@ -213,7 +218,7 @@ fn device_code(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Res
 }
 
 fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response {
-    if f.get("client_id").map(String::as_str) != Some(world::APP_ID) {
+    if !known_client(f.get("client_id")) {
         return entra_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -243,7 +248,7 @@ fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response 
     match f.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => {
             let code = f.get("device_code").cloned().unwrap_or_default();
-            let issued = sim.runtime().device_codes.get(&code).copied();
+            let issued = sim.runtime().device_codes.get(&code).cloned();
             match issued {
                 None => entra_error(
                     StatusCode::BAD_REQUEST,
@@ -251,21 +256,22 @@ fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response 
                     70018,
                     "Invalid verification code.",
                 ),
-                Some(t) if t.elapsed() > Duration::from_secs(900) => entra_error(
+                Some((t, _)) if t.elapsed() > Duration::from_secs(900) => entra_error(
                     StatusCode::BAD_REQUEST,
                     "expired_token",
                     70019,
                     "Verification code expired.",
                 ),
-                Some(t) if t.elapsed() < APPROVE_AFTER => entra_error(
+                Some((t, _)) if t.elapsed() < APPROVE_AFTER => entra_error(
                     StatusCode::BAD_REQUEST,
                     "authorization_pending",
                     70016,
                     "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
                 ),
-                Some(_) => {
+                Some((_, asked)) => {
                     sim.runtime().device_codes.remove(&code);
-                    issue(sim, &partner, &scope, true)
+                    let client = f.get("client_id").cloned().unwrap_or_default();
+                    issue(sim, &partner, &asked, true, &client)
                 }
             }
         }
@@ -280,7 +286,7 @@ fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response 
                     "The provided authorization code is invalid.",
                 );
             }
-            issue(sim, &partner, &scope, true)
+            issue(sim, &partner, &scope, true, world::APP_ID)
         }
         Some("refresh_token") => {
             if !f
@@ -317,7 +323,7 @@ fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response 
                     );
                 }
             }
-            issue(sim, &tid, &scope, true)
+            issue(sim, &tid, &scope, true, world::APP_ID)
         }
         _ => entra_error(
             StatusCode::BAD_REQUEST,
@@ -328,14 +334,22 @@ fn token(sim: &SimState, tenant: &str, f: &HashMap<String, String>) -> Response 
     }
 }
 
-fn issue(sim: &SimState, tid: &str, scope: &str, refresh: bool) -> Response {
+/// The sandbox's own app, or the public client `csp setup` signs in with.
+fn known_client(client: Option<&String>) -> bool {
+    matches!(
+        client.map(String::as_str),
+        Some(world::APP_ID | world::BOOTSTRAP_APP)
+    )
+}
+
+fn issue(sim: &SimState, tid: &str, scope: &str, refresh: bool, client: &str) -> Response {
     let now = chrono::Utc::now().timestamp();
     let aud = resource_of(scope);
     let n = sim.next();
     let access = jwt(json!({
         "aud": aud, "iss": format!("https://sts.windows.net/{tid}/"), "iat": now, "nbf": now, "exp": now + 3599,
         "tid": tid, "upn": world::USER, "unique_name": world::USER, "name": "Automation Account",
-        "oid": "5a4d0000-0000-4000-8000-00000000000a", "appid": world::APP_ID, "amr": ["pwd", "mfa"],
+        "oid": "5a4d0000-0000-4000-8000-00000000000a", "appid": client, "amr": ["pwd", "mfa"],
         "scp": scope.split_whitespace().filter(|s| s.contains("://")).map(|s| s.rsplit('/').next().unwrap_or(s)).collect::<Vec<_>>().join(" "),
         "ver": "1.0", "sandbox": true,
     }));
@@ -345,7 +359,7 @@ fn issue(sim: &SimState, tid: &str, scope: &str, refresh: bool) -> Response {
         "expires_in": 3599,
         "ext_expires_in": 3599,
         "access_token": access,
-        "id_token": jwt(json!({"aud": world::APP_ID, "tid": tid, "preferred_username": world::USER, "name": "Automation Account", "iat": now, "exp": now + 3599})),
+        "id_token": jwt(json!({"aud": client, "tid": tid, "preferred_username": world::USER, "name": "Automation Account", "iat": now, "exp": now + 3599})),
     });
     if refresh {
         body["refresh_token"] = json!(format!("simrt-{n}-{}", uuid::Uuid::new_v4().simple()));
@@ -825,16 +839,42 @@ fn graph(sim: &SimState, segments: &[&str], uri: &Uri, headers: &HeaderMap) -> R
                 )
             };
         }
-        return match tenant.resource_sps.get(&app) {
-            Some(id) => json_response(StatusCode::OK, json!({"id": id, "appId": app})),
-            None => graph_error(
-                StatusCode::NOT_FOUND,
-                "Request_ResourceNotFound",
-                "Resource does not exist.",
-            ),
-        };
+        if let Some(id) = tenant.resource_sps.get(&app) {
+            let scopes: Vec<Value> = world::permission_scopes(&app)
+                .into_iter()
+                .map(|(id, value)| json!({"id": id, "value": value, "type": "Admin", "isEnabled": true}))
+                .collect();
+            return json_response(
+                StatusCode::OK,
+                json!({"id": id, "appId": app, "oauth2PermissionScopes": scopes}),
+            );
+        }
+        if is_partner
+            && let Some(a) = world
+                .apps
+                .iter()
+                .find(|a| a.app_id == app && a.service_principal)
+        {
+            return json_response(
+                StatusCode::OK,
+                json!({"id": sp_of(a), "appId": a.app_id, "oauth2PermissionScopes": []}),
+            );
+        }
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            "Resource does not exist.",
+        );
     }
     if let ["servicePrincipals", sp, "oauth2PermissionGrants"] = segments {
+        if is_partner
+            && world
+                .apps
+                .iter()
+                .any(|a| a.app_id != world::APP_ID && sp_of(a) == *sp)
+        {
+            return json_response(StatusCode::OK, json!({"value": []}));
+        }
         if *sp != tenant.app_sp_id || !tenant.app_consented {
             return graph_error(
                 StatusCode::NOT_FOUND,
@@ -872,18 +912,32 @@ fn graph(sim: &SimState, segments: &[&str], uri: &Uri, headers: &HeaderMap) -> R
         .and_then(|s| s.strip_prefix("applications(appId='"))
     {
         let app = rest.trim_end_matches("')");
-        return if is_partner && app.eq_ignore_ascii_case(world::APP_ID) {
-            json_response(
-                StatusCode::OK,
-                json!({"id": "5a4d0000-0000-4000-8000-0000000000a1", "appId": world::APP_ID, "isFallbackPublicClient": true}),
-            )
-        } else {
-            graph_error(
+        let found = world
+            .apps
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app));
+        return match found {
+            Some(a) if is_partner => json_response(StatusCode::OK, app_json(a)),
+            _ => graph_error(
                 StatusCode::NOT_FOUND,
                 "Request_ResourceNotFound",
                 "Resource does not exist.",
-            )
+            ),
         };
+    }
+    if path == "applications" && is_partner {
+        let q = query(uri);
+        let name = q
+            .get("$filter")
+            .and_then(|f| f.strip_prefix("displayName eq '"))
+            .map(|f| f.trim_end_matches('\'').replace("''", "'"));
+        let value: Vec<Value> = world
+            .apps
+            .iter()
+            .filter(|a| name.as_deref().is_none_or(|n| a.display_name == n))
+            .map(app_json)
+            .collect();
+        return json_response(StatusCode::OK, json!({"value": value}));
     }
     graph_error(
         StatusCode::NOT_FOUND,
@@ -893,4 +947,174 @@ fn graph(sim: &SimState, segments: &[&str], uri: &Uri, headers: &HeaderMap) -> R
             segments.first().unwrap_or(&"")
         ),
     )
+}
+
+fn app_json(a: &world::App) -> Value {
+    json!({
+        "id": a.object_id, "appId": a.app_id, "displayName": a.display_name,
+        "signInAudience": a.sign_in_audience, "isFallbackPublicClient": a.is_fallback_public_client,
+        "publicClient": {"redirectUris": a.redirect_uris},
+        "requiredResourceAccess": a.required_resource_access,
+    })
+}
+
+/// The service-principal object id of an app registered in the sandbox.
+fn sp_of(a: &world::App) -> String {
+    format!("5b{}", &a.object_id[2..])
+}
+
+/// Graph writes in the partner tenant, for `csp setup`.
+fn graph_write(
+    sim: &SimState,
+    method: &Method,
+    segments: &[&str],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let Some(claims) = claims_of(headers) else {
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        );
+    };
+    let mut world = sim.world();
+    if claims["tid"] != world.partner.id.as_str() {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    match (method.clone(), segments) {
+        (Method::POST, ["applications"]) => {
+            let n = world.apps.len() as u64 + 1;
+            let app = world::App {
+                object_id: world::guid(0x5a4d_a000, n),
+                app_id: world::guid(0x5a4d_b000, n),
+                display_name: request["displayName"].as_str().unwrap_or("app").into(),
+                sign_in_audience: request["signInAudience"]
+                    .as_str()
+                    .unwrap_or("AzureADMyOrg")
+                    .into(),
+                is_fallback_public_client: request["isFallbackPublicClient"]
+                    .as_bool()
+                    .unwrap_or(false),
+                redirect_uris: serde_json::from_value(
+                    request["publicClient"]["redirectUris"].clone(),
+                )
+                .unwrap_or_default(),
+                required_resource_access: request["requiredResourceAccess"].clone(),
+                service_principal: false,
+            };
+            let body = app_json(&app);
+            world.apps.push(app);
+            json_response(StatusCode::CREATED, body)
+        }
+        (Method::PATCH, ["applications", id]) => {
+            match world.apps.iter_mut().find(|a| a.object_id == *id) {
+                Some(a) => {
+                    if let Some(v) = request["signInAudience"].as_str() {
+                        a.sign_in_audience = v.into();
+                    }
+                    if let Some(v) = request["isFallbackPublicClient"].as_bool() {
+                        a.is_fallback_public_client = v;
+                    }
+                    if let Ok(uris) =
+                        serde_json::from_value(request["publicClient"]["redirectUris"].clone())
+                    {
+                        a.redirect_uris = uris;
+                    }
+                    if !request["requiredResourceAccess"].is_null() {
+                        a.required_resource_access = request["requiredResourceAccess"].clone();
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "Resource does not exist.",
+                ),
+            }
+        }
+        (Method::POST, ["applications", id, "addPassword"]) => {
+            if !world.apps.iter().any(|a| a.object_id == *id) {
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "Resource does not exist.",
+                );
+            }
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "keyId": uuid::Uuid::new_v4().to_string(),
+                    "displayName": request["passwordCredential"]["displayName"],
+                    "endDateTime": request["passwordCredential"]["endDateTime"],
+                    "secretText": format!("simsecret~{}", uuid::Uuid::new_v4().simple()),
+                }),
+            )
+        }
+        (Method::POST, ["servicePrincipals"]) => {
+            let app_id = request["appId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            match world.apps.iter_mut().find(|a| a.app_id == app_id) {
+                Some(a) => {
+                    a.service_principal = true;
+                    let body =
+                        json!({"id": sp_of(a), "appId": a.app_id, "oauth2PermissionScopes": []});
+                    json_response(StatusCode::CREATED, body)
+                }
+                None => graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "The appId of the service principal does not reference a valid application object.",
+                ),
+            }
+        }
+        (Method::POST, ["oauth2PermissionGrants"])
+        | (Method::PATCH, ["oauth2PermissionGrants", _]) => {
+            // Admin consent for the sandbox's own app: its partner-tenant grants.
+            let partner = &mut world.partner;
+            let resource = match segments {
+                [_, grant_id] => partner
+                    .grants
+                    .keys()
+                    .find(|r| format!("{}{}", &partner.app_sp_id[..8], &r[..8]) == *grant_id)
+                    .cloned(),
+                _ => request["resourceId"]
+                    .as_str()
+                    .and_then(|id| partner.resource_by_sp(id))
+                    .map(str::to_string),
+            };
+            let Some(resource) = resource else {
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "Resource does not exist.",
+                );
+            };
+            let scopes = request["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string);
+            let entry = partner.grants.entry(resource).or_default();
+            entry.clear();
+            entry.extend(scopes);
+            if *method == Method::POST {
+                json_response(StatusCode::CREATED, request)
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            }
+        }
+        _ => graph_error(
+            StatusCode::NOT_FOUND,
+            "BadRequest",
+            "Unsupported write in the sandbox.",
+        ),
+    }
 }

@@ -32,6 +32,90 @@ pub struct World {
     pub seed: Option<u32>,
     pub partner: Tenant,
     pub customers: Vec<Tenant>,
+    /// App registrations in the partner tenant.
+    #[serde(default = "default_apps")]
+    pub apps: Vec<App>,
+}
+
+/// An app registration in the partner tenant, as `csp setup` reads and writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    pub object_id: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub sign_in_audience: String,
+    pub is_fallback_public_client: bool,
+    pub redirect_uris: Vec<String>,
+    pub required_resource_access: serde_json::Value,
+    pub service_principal: bool,
+}
+
+/// Microsoft Graph Command Line Tools, the public client `csp setup` signs in with.
+pub const BOOTSTRAP_APP: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// Delegated permission scopes the simulated resources offer, with their ids.
+pub fn permission_scopes(resource: &str) -> Vec<(String, String)> {
+    let names: &[&str] = match resource {
+        PARTNER_CENTER_APP => &["user_impersonation"],
+        GRAPH_APP_ID => &[
+            "DelegatedAdminRelationship.Read.All",
+            "DelegatedAdminRelationship.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+            "User.Read",
+            "User.Read.All",
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "DelegatedPermissionGrant.Read.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "GroupMember.Read.All",
+            "Domain.Read.All",
+            "Mail.Read",
+        ],
+        _ => &[],
+    };
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                guid(0x5a4d_6000 + resource.len() as u32, i as u64 + 1),
+                n.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn default_apps() -> Vec<App> {
+    let scope = |resource: &str, name: &str| {
+        permission_scopes(resource)
+            .into_iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| id)
+            .unwrap_or_default()
+    };
+    let graph: Vec<serde_json::Value> = [
+        "DelegatedAdminRelationship.Read.All",
+        "Directory.Read.All",
+        "User.Read.All",
+    ]
+    .iter()
+    .map(|n| serde_json::json!({"id": scope(GRAPH_APP_ID, n), "type": "Scope"}))
+    .collect();
+    vec![App {
+        object_id: "5a4d0000-0000-4000-8000-0000000000a1".into(),
+        app_id: APP_ID.into(),
+        display_name: "csp".into(),
+        sign_in_audience: "AzureADMultipleOrgs".into(),
+        is_fallback_public_client: true,
+        redirect_uris: vec!["http://localhost".into()],
+        required_resource_access: serde_json::json!([
+            {"resourceAppId": PARTNER_CENTER_APP, "resourceAccess": [{"id": scope(PARTNER_CENTER_APP, "user_impersonation"), "type": "Scope"}]},
+            {"resourceAppId": GRAPH_APP_ID, "resourceAccess": graph},
+        ]),
+        service_principal: true,
+    }]
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,7 +148,7 @@ pub struct Relationship {
 }
 
 /// A deterministic GUID from a namespace and a number.
-fn guid(ns: u32, n: u64) -> String {
+pub fn guid(ns: u32, n: u64) -> String {
     let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(ns).rotate_left(17);
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -218,9 +302,13 @@ impl World {
         );
         partner.grants.insert(
             GRAPH_APP_ID.into(),
-            ["DelegatedAdminRelationship.Read.All", "Directory.Read.All"]
-                .map(String::from)
-                .into(),
+            [
+                "DelegatedAdminRelationship.Read.All",
+                "Directory.Read.All",
+                "User.Read.All",
+            ]
+            .map(String::from)
+            .into(),
         );
         let customers = shapes
             .into_iter()
@@ -232,6 +320,7 @@ impl World {
             seed: size,
             partner,
             customers,
+            apps: default_apps(),
         }
     }
 

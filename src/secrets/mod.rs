@@ -62,11 +62,19 @@ impl fmt::Display for StoreKind {
     }
 }
 
-/// What a sign-in keeps secret. `Debug` never shows the values.
+/// What a sign-in keeps secret. `Debug` never shows the values. An empty refresh token is a
+/// client secret stored by `csp setup` before anyone has signed in.
 #[derive(Clone)]
 pub struct StoredSecrets {
     pub refresh_token: SecretString,
     pub client_secret: Option<SecretString>,
+}
+
+impl StoredSecrets {
+    /// Whether this holds a sign-in (not only a client secret).
+    pub fn signed_in(&self) -> bool {
+        !self.refresh_token.expose_secret().is_empty()
+    }
 }
 
 impl fmt::Debug for StoredSecrets {

@@ -15,4 +15,5 @@ mod mapping;
 mod real_keyring;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+mod setup;
 mod token_provider;

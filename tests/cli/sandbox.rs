@@ -183,6 +183,7 @@ async fn the_demo_tells_the_whole_story_and_exits_0() {
     let out = env.run(&["demo"]).await;
     out.assert_code(0);
     for step in [
+        "$ csp setup",
         "$ csp authorize",
         "$ csp customers --gdap",
         "$ csp map --customer Contoso",
