@@ -8,12 +8,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::Cloud;
 
+/// The version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CSP_GIT_COMMIT"), ")");
+
 /// Onboard Microsoft CSP customer tenants: sign in once, map clients to tenants, consent a CPV app.
 ///
 /// Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 4 not signed in
 /// (run `csp authorize`), 5 partial failure, 130 interrupted.
 #[derive(Debug, Parser)]
-#[command(name = "csp", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "csp",
+    version = VERSION,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Run `csp help exit-codes` for what each exit code means."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,23 +35,54 @@ pub struct Cli {
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Which partner sign-in and settings to use
-    #[arg(long, global = true, env = "CSP_PROFILE", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSP_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub profile: Option<String>,
 
     /// Output format: `table` for people, `json` for scripts, `csv` for spreadsheets
-    #[arg(short, long, global = true, env = "CSP_OUTPUT", value_name = "FORMAT")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "CSP_OUTPUT",
+        hide_env_values = true,
+        value_name = "FORMAT"
+    )]
     pub output: Option<OutputFormat>,
 
     /// Microsoft cloud: public, usgov or china
-    #[arg(long, global = true, env = "CSP_CLOUD", value_name = "CLOUD")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSP_CLOUD",
+        hide_env_values = true,
+        value_name = "CLOUD"
+    )]
     pub cloud: Option<Cloud>,
 
     /// Directory holding config.toml and mappings.json
-    #[arg(long, global = true, env = "CSP_CONFIG_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSP_CONFIG_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub config_dir: Option<PathBuf>,
 
     /// The client→customer mapping file [default: <config-dir>/mappings.json]
-    #[arg(long, global = true, env = "CSP_MAPPINGS", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "CSP_MAPPINGS",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub mappings: Option<PathBuf>,
 
     /// More diagnostics on stderr (repeat for more: -v, -vv, -vvv)
@@ -59,13 +99,13 @@ pub struct GlobalArgs {
 
     /// Run against csp's built-in simulator of Microsoft's services (nothing leaves this
     /// machine; state under <config-dir>/sandbox)
-    #[arg(long, global = true, env = "CSP_SANDBOX",
+    #[arg(long, global = true, env = "CSP_SANDBOX", hide_env_values = true,
           value_parser = clap::builder::FalseyValueParser::new())]
     pub sandbox: bool,
 
     /// The number of simulated customers, when the sandbox is (re)seeded [default: a built-in
     /// set of 14]
-    #[arg(long, global = true, env = "CSP_SANDBOX_SEED", value_name = "N",
+    #[arg(long, global = true, env = "CSP_SANDBOX_SEED", hide_env_values = true, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub sandbox_seed: Option<u32>,
 }
@@ -92,6 +132,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     Demo(DemoArgs),
     Setup(SetupArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+    ExitCodes(ExitCodesArgs),
 }
 
 /// Sign the partner user in and store the refresh token
@@ -520,3 +563,41 @@ pub struct SetupArgs {
     )]
     pub bootstrap_client_id: String,
 }
+
+/// Print a shell completion script
+///
+/// Examples:
+///   csp completions bash > ~/.local/share/bash-completion/completions/csp
+///   csp completions zsh > "${fpath[1]}/_csp"
+///   csp completions fish > ~/.config/fish/completions/csp.fish
+///   csp completions powershell >> $PROFILE
+#[derive(Debug, Clone, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the manual page (roff)
+///
+/// Examples:
+///   csp man > /usr/local/share/man/man1/csp.1
+///   csp man | man -l -
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct ManArgs {}
+
+/// What csp's exit codes mean
+///
+///   0    success
+///   1    the command failed (remote error, I/O, unexpected response, keyring missing or locked)
+///   2    usage error or invalid input (bad flag, GUID, domain, URL, a file that does not parse)
+///   4    not signed in, the sign-in expired or was revoked, or Partner Center requires MFA:
+///        run `csp authorize`
+///   5    partial: some customers (or import rows) failed, `audit` found customers that need
+///        attention, or `doctor` found a failed check
+///   130  interrupted (Ctrl-C); what finished before is kept and reported
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct ExitCodesArgs {}

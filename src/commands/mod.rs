@@ -8,6 +8,7 @@ pub mod consent;
 pub mod customers;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod docs;
 pub mod doctor;
 pub mod domains;
 pub mod logout;
@@ -35,6 +36,9 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Consent(args) => consent::run(ctx, args).await,
         Command::Audit(args) => audit::run(ctx, args).await,
         Command::Setup(args) => setup::run(ctx, args).await,
+        Command::Completions(args) => docs::completions(ctx, args),
+        Command::Man(args) => docs::man(ctx, args),
+        Command::ExitCodes(args) => docs::exit_codes(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args).await,
         // Boxed: the demo runs the other commands through `dispatch`.
         #[cfg(feature = "sandbox")]

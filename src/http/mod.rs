@@ -210,10 +210,16 @@ impl ApiClient {
         let last_retry_after = AtomicU64::new(u64::MAX);
         let max_wait = self.options.max_wait;
         let sleep = Arc::clone(&self.sleep);
+        // Writes are retried at most 3 times (reads, up to the configured attempts).
+        let attempts_allowed = if request_id.is_some() {
+            self.options.max_attempts.min(4)
+        } else {
+            self.options.max_attempts
+        };
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(500))
             .with_max_delay(Duration::from_secs(30))
-            .with_max_times(self.options.max_attempts.saturating_sub(1) as usize)
+            .with_max_times(attempts_allowed.saturating_sub(1) as usize)
             .with_jitter();
         let result = (|| async {
             attempts.fetch_add(1, Ordering::SeqCst);

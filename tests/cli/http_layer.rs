@@ -382,3 +382,26 @@ async fn graph_errors_carry_their_request_id() {
     assert!(text.contains("Insufficient privileges"), "{text}");
     assert!(text.contains("req-9"), "{text}");
 }
+
+#[tokio::test]
+async fn a_failing_write_is_retried_at_most_three_times() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let (log, sleeper) = recording();
+    let c = client(Service::PartnerCenter, &server.uri(), sleeper);
+    let t = token();
+    let err = c
+        .send(Call {
+            method: Method::POST,
+            json: Some(json!({})),
+            ..Call::get(c.url("v1/customers/x/applicationconsents"), Some(&t))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(log.lock().unwrap().len(), 3);
+}

@@ -9,6 +9,7 @@ mod browser_flow;
 mod consent;
 mod customers;
 mod device_flow;
+mod docs;
 mod http_layer;
 mod leak;
 mod mapping;
