@@ -451,21 +451,8 @@ fn compare(
             missing_s.insert(label(&g.resource), lacking);
         }
     }
-    for (resource, have) in held {
-        let declared: Vec<String> = m
-            .grants
-            .iter()
-            .find(|g| &g.resource == resource)
-            .map(|g| g.scopes.clone())
-            .unwrap_or_default();
-        let extra: Vec<String> = have
-            .iter()
-            .filter(|h| !declared.iter().any(|d| d.eq_ignore_ascii_case(h)))
-            .cloned()
-            .collect();
-        if !extra.is_empty() {
-            extra_s.insert(label(resource), extra);
-        }
+    for (resource, extra) in m.extra_scopes(held) {
+        extra_s.insert(label(&resource), extra);
     }
     (Some(missing_s), Some(extra_s), fewer)
 }

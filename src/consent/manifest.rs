@@ -224,6 +224,33 @@ fn parse_grant_flag(flag: &str) -> Result<GrantConfig, String> {
     })
 }
 
+impl Manifest {
+    /// Scopes held beyond the declared ones, per resource id (compared without regard to case).
+    pub fn extra_scopes(
+        &self,
+        held: &std::collections::BTreeMap<String, BTreeSet<String>>,
+    ) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for (resource, have) in held {
+            let declared: &[String] = self
+                .grants
+                .iter()
+                .find(|g| &g.resource == resource)
+                .map(|g| g.scopes.as_slice())
+                .unwrap_or_default();
+            let extra: Vec<String> = have
+                .iter()
+                .filter(|h| !declared.iter().any(|d| d.eq_ignore_ascii_case(h)))
+                .cloned()
+                .collect();
+            if !extra.is_empty() {
+                out.insert(resource.clone(), extra);
+            }
+        }
+        out
+    }
+}
+
 /// The scopes of `have` that `want` lacks (compared without regard to case).
 pub fn missing(want: &[String], have: &BTreeSet<String>) -> Vec<String> {
     want.iter()

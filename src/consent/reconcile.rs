@@ -616,29 +616,14 @@ impl Reconciler<'_> {
 
 /// Warnings for scopes the app holds beyond the manifest.
 fn extra_scopes(m: &Manifest, held: &Held) -> Vec<String> {
-    let mut out = Vec::new();
-    for (resource, have) in &held.scopes {
-        let declared: Vec<String> = m
-            .grants
-            .iter()
-            .find(|g| &g.resource == resource)
-            .map(|g| g.scopes.clone())
-            .unwrap_or_default();
-        let extra: Vec<&String> = have
-            .iter()
-            .filter(|h| !declared.iter().any(|d| d.eq_ignore_ascii_case(h)))
-            .collect();
-        if !extra.is_empty() {
-            let label = alias_of(resource).map_or_else(|| resource.clone(), str::to_string);
-            out.push(format!(
+    m.extra_scopes(&held.scopes)
+        .into_iter()
+        .map(|(resource, extra)| {
+            let label = alias_of(&resource).map_or_else(|| resource.clone(), str::to_string);
+            format!(
                 "{label} also holds scopes beyond the manifest: {}",
-                extra
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-    }
-    out
+                extra.join(", ")
+            )
+        })
+        .collect()
 }
