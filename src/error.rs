@@ -106,7 +106,7 @@ impl CliError {
         }
     }
 
-    fn auth_exit(e: &AuthError) -> ExitCode {
+    pub(crate) fn auth_exit(e: &AuthError) -> ExitCode {
         match e {
             AuthError::NoClientId => ExitCode::Usage,
             AuthError::NotSignedIn { .. } | AuthError::SignInExpired { .. } => {

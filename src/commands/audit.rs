@@ -236,7 +236,8 @@ async fn audit_one(shared: &Shared, m: &Mapping) -> AuditRow {
     let (service_principal, missing_scopes, extra_scopes, fewer) =
         match shared.graph.held_by(&m.tenant_id, &shared.app_id).await {
             Ok(held) => {
-                let (missing_s, extra_s, fewer) = compare(shared.manifest.as_ref(), &held.scopes);
+                let (missing_s, extra_s, fewer) =
+                    compare(shared.manifest.as_ref(), &held.tenant_wide);
                 (Some(held.service_principal), missing_s, extra_s, fewer)
             }
             Err(ReadbackError::NotConsented) => {

@@ -139,7 +139,8 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
     // In-flight work is left to finish: a --force customer between its DELETE and POST must not
     // be dropped. Without --force in-flight customers are abandoned after a few seconds.
     ctx.winds_down_on_interrupt(if args.force {
-        Duration::from_secs(90)
+        // Long enough for a re-grant to finish through Retry-After waits.
+        Duration::from_secs(600)
     } else {
         Duration::from_secs(10)
     });
@@ -180,7 +181,7 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
                             () = async {
                                 ctx.until_interrupted().await;
                                 tokio::time::sleep(Duration::from_secs(3)).await;
-                            } => None,
+                            } => Some(interrupted_outcome()),
                         }
                     } else {
                         Some(work.await)
@@ -224,11 +225,27 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
     let mfa = results
         .iter()
         .any(|r| r.error.as_ref().is_some_and(|e| e.code == "mfa_required"));
+    let expired = results
+        .iter()
+        .find(|r| {
+            r.error
+                .as_ref()
+                .is_some_and(|e| e.code == "sign_in_expired")
+        })
+        .and_then(|r| r.error.as_ref().map(|e| e.message.clone()));
     super::emit(ctx, &ConsentReport(results))?;
     if mfa {
         return Err(CliError::SignInNeeded {
             message: "Partner Center requires multi-factor authentication (error 900421); the run stopped".into(),
             hint: Some("run `csp authorize` again and complete MFA".into()),
+        });
+    }
+    if let Some(message) = expired {
+        return Err(CliError::SignInNeeded {
+            message: format!("the sign-in no longer works; the run stopped: {message}"),
+            hint: Some(
+                "run `csp authorize` again (in CI, replace the CSP_REFRESH_TOKEN secret)".into(),
+            ),
         });
     }
     if ctx.interrupted() {
@@ -245,6 +262,20 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+/// A customer abandoned in flight after Ctrl-C: reported, not dropped.
+fn interrupted_outcome() -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        grants: Vec::new(),
+        error: Some(Failure {
+            code: "interrupted",
+            message: "interrupted before it finished (a consent may already have been posted): run csp consent again to reconcile".into(),
+        }),
+        warnings: Vec::new(),
+        stop_run: false,
+    }
 }
 
 /// "2 granted, 1 unchanged, 1 failed".

@@ -135,13 +135,28 @@ fn classify(e: &RemoteError, resource: &str) -> &'static str {
         RemoteError::Api(a) if a.is_mfa_required() => "mfa_required",
         RemoteError::Api(ApiError::Throttled { .. }) => "throttled",
         RemoteError::Api(a) => match a.status() {
+            // 403/20002: no commerce relationship, so not a customer of this partner.
+            Some(403) if a.code() == Some("20002") => "not_a_customer",
             Some(403) => "gdap_role_missing",
             Some(404) => "not_a_customer",
-            Some(400) if resource_missing(a, resource) => "resource_missing",
+            Some(400) if !resource.is_empty() && resource_missing(a, resource) => {
+                "resource_missing"
+            }
             _ => "remote_error",
         },
+        RemoteError::Auth(a) if sign_in_gone(a) => "sign_in_expired",
         RemoteError::Auth(_) => "remote_error",
     }
+}
+
+/// The partner's sign-in itself is gone (exit 4): every other customer would fail alike.
+fn sign_in_gone(a: &crate::auth::AuthError) -> bool {
+    crate::CliError::auth_exit(a) == crate::ExitCode::NotSignedIn
+}
+
+/// Codes that stop the whole run.
+fn stops_run(code: &str) -> bool {
+    matches!(code, "mfa_required" | "sign_in_expired")
 }
 
 /// Partner Center's 400 for a resource the customer tenant does not have: AADSTS500011, or a
@@ -189,7 +204,8 @@ impl Reconciler<'_> {
             .grants
             .iter()
             .map(|g| {
-                let step = match held.as_ref().map(|h| h.scopes.get(&g.resource)) {
+                // Only tenant-wide (admin) grants count: one user's consent is not the tenant's.
+                let step = match held.as_ref().map(|h| h.tenant_wide.get(&g.resource)) {
                     None | Some(None) => Step::Post,
                     Some(Some(have)) => {
                         let lacking = missing(&g.scopes, have);
@@ -293,9 +309,7 @@ impl Reconciler<'_> {
             RemoteError::Auth(a) if matches!(a.aadsts(), Some(50020 | 50177)) => {
                 "gdap_role_missing"
             }
-            RemoteError::Api(a) if a.is_mfa_required() => "mfa_required",
-            RemoteError::Api(ApiError::Throttled { .. }) => "throttled",
-            _ => "remote_error",
+            other => classify(other, ""),
         };
         let mut o = failed(
             code,
@@ -305,7 +319,7 @@ impl Reconciler<'_> {
             ),
             Vec::new(),
         );
-        o.stop_run = code == "mfa_required";
+        o.stop_run = stops_run(code);
         o
     }
 
@@ -340,7 +354,7 @@ impl Reconciler<'_> {
                 }
                 Err(e) => {
                     let code = classify(&e, &g.resource);
-                    stop_run |= code == "mfa_required";
+                    stop_run |= stops_run(code);
                     results.push(result(g, Status::Failed, Some(code.to_string())));
                     first_failure.get_or_insert(Failure {
                         code,
@@ -389,12 +403,34 @@ impl Reconciler<'_> {
                 }
             }
         }
+        let existed: Vec<String> = posted
+            .iter()
+            .filter(|(_, p)| matches!(p, Posted::AlreadyExists))
+            .map(|(g, _)| g.label())
+            .collect();
+        if !existed.is_empty()
+            && outcome.status == Status::Failed
+            && outcome
+                .error
+                .as_ref()
+                .is_some_and(|e| e.code == "not_verified")
+        {
+            // Partner Center may keep one consent per application: a resource cannot be added
+            // to it by another POST (API.md §3.1 leaves this unconfirmed).
+            outcome.error = Some(Failure {
+                code: "scopes_differ",
+                message: format!(
+                    "Partner Center answered that the app's consent already exists, but {} never appeared in the tenant: adding a resource to an app already consented there needs --force (delete and post again)",
+                    existed.join(", ")
+                ),
+            });
+        }
         if all_existed && outcome.status == Status::GrantedUnverified {
             outcome.warnings.push("Partner Center said the consent already exists; without a readback csp cannot confirm it".into());
         }
         if let Some(f) = first_failure {
             outcome.status = Status::Failed;
-            outcome.error.get_or_insert(f);
+            outcome.error = Some(f);
         }
         outcome.grants = results;
         outcome.stop_run |= stop_run;
@@ -416,7 +452,7 @@ impl Reconciler<'_> {
             );
         }
         let before: Vec<Grant> = held
-            .scopes
+            .tenant_wide
             .iter()
             .filter(|(_, s)| !s.is_empty())
             .map(|(r, s)| Grant {
@@ -440,18 +476,32 @@ impl Reconciler<'_> {
             .into_iter()
             .map(|(resource, scopes)| Grant { resource, scopes })
             .collect();
+        let mut notes = Vec::new();
         if let Err(e) = self.pc.delete_consent(tenant, &m.application_id).await {
-            let code = classify(&e, &m.application_id);
-            let mut o = failed(
-                code,
-                format!(
-                    "could not delete the consent to re-grant it (nothing changed): {}",
-                    explain(code, &e)
-                ),
-                Vec::new(),
-            );
-            o.stop_run = code == "mfa_required";
-            return o;
+            // A lost answer (a timeout, a 5xx, or a 404 on the retry of a DELETE that did
+            // happen) may hide a deletion: then re-post, which is safe, rather than claim that
+            // nothing changed. A clear refusal means nothing was deleted.
+            let maybe_deleted = match &e {
+                RemoteError::Api(ApiError::Network { .. }) => true,
+                RemoteError::Api(a) => matches!(a.status(), Some(404 | 500..=599)),
+                RemoteError::Auth(_) => false,
+            };
+            if !maybe_deleted {
+                let code = classify(&e, "");
+                let mut o = failed(
+                    code,
+                    format!(
+                        "could not delete the consent to re-grant it (nothing changed): {}",
+                        explain(code, &e)
+                    ),
+                    Vec::new(),
+                );
+                o.stop_run = stops_run(code);
+                return o;
+            }
+            notes.push(format!(
+                "the DELETE's answer was lost ({e}); the consent may be gone, so every grant is posted again"
+            ));
         }
         let mut results = Vec::new();
         let mut reposted: BTreeSet<String> = BTreeSet::new();
@@ -476,7 +526,7 @@ impl Reconciler<'_> {
                 }
                 Err(e) => {
                     let code = classify(&e, &g.resource);
-                    stop_run |= code == "mfa_required";
+                    stop_run |= stops_run(code);
                     results.push(result(g, Status::Failed, Some(code.to_string())));
                     failure.get_or_insert(Failure {
                         code,
@@ -532,14 +582,21 @@ impl Reconciler<'_> {
                 stop_run,
             };
         }
-        let mut outcome = self.verify(tenant, &union).await;
+        let reposted_grants: Vec<Grant> = union
+            .iter()
+            .filter(|g| reposted.contains(&g.resource))
+            .cloned()
+            .collect();
+        let mut outcome = self.verify(tenant, &reposted_grants).await;
         if outcome.status == Status::Granted {
             outcome.status = Status::Regranted;
         }
         if let Some(f) = failure {
+            // The POST's own failure says more than a verification of what was not posted.
             outcome.status = Status::Failed;
-            outcome.error.get_or_insert(f);
+            outcome.error = Some(f);
         }
+        outcome.warnings.extend(notes);
         outcome.grants = results;
         outcome.stop_run |= stop_run;
         outcome
@@ -576,7 +633,11 @@ impl Reconciler<'_> {
                     let lacking: Vec<String> = expected
                         .iter()
                         .filter_map(|g| {
-                            let have = held.scopes.get(&g.resource).cloned().unwrap_or_default();
+                            let have = held
+                                .tenant_wide
+                                .get(&g.resource)
+                                .cloned()
+                                .unwrap_or_default();
                             let l = missing(&g.scopes, &have);
                             (!l.is_empty()).then(|| format!("{} lacks {}", g.label(), l.join(", ")))
                         })

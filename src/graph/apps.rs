@@ -80,12 +80,22 @@ pub struct Grant {
     pub consent_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A new client secret. `Debug` never shows it.
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Password {
     pub secret_text: String,
     #[serde(default)]
     pub end_date_time: Option<String>,
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Password")
+            .field("secret_text", &"[redacted]")
+            .field("end_date_time", &self.end_date_time)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

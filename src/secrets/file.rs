@@ -43,11 +43,22 @@ impl FileStore {
                 self.path.display()
             );
         }
-        // serde_json's message names line and column but never echoes the content.
+        // Only the kind of error and its position: serde_json's own message can quote a value
+        // (a token) when a type is wrong.
         let parsed: CredentialsFile =
             serde_json::from_str(&text).map_err(|e| SecretStoreError::Corrupt {
                 path: self.path.clone(),
-                message: e.to_string(),
+                message: format!(
+                    "{} at line {} column {}",
+                    match e.classify() {
+                        serde_json::error::Category::Syntax => "malformed JSON",
+                        serde_json::error::Category::Eof => "truncated JSON",
+                        serde_json::error::Category::Data => "unexpected content",
+                        serde_json::error::Category::Io => "unreadable",
+                    },
+                    e.line(),
+                    e.column()
+                ),
             })?;
         if parsed.version != VERSION {
             return Err(SecretStoreError::Corrupt {
@@ -138,6 +149,16 @@ mod tests {
         assert!(store.path().exists());
         assert!(store.delete("b").unwrap());
         assert!(!store.path().exists());
+    }
+
+    #[test]
+    fn a_wrongly_shaped_file_never_quotes_a_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(&path, r#"{"version":1,"profiles":{"a":"SECRET-token"}}"#).unwrap();
+        let err = FileStore::new(&path).load("a").unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
     }
 
     #[test]

@@ -150,9 +150,17 @@ async fn an_already_exists_answer_counts_only_after_the_readback_confirms_it() {
         .await;
     let out = consent(&w, &["--all", "--verify-timeout", "2"]).await;
     out.assert_code(5);
+    // Never a success; and since Partner Center may keep one consent per app, the advice is
+    // the way to add a resource: --force.
     assert_eq!(
         statuses(&out),
-        vec![("failed".into(), "not_verified".into())]
+        vec![("failed".into(), "scopes_differ".into())]
+    );
+    assert!(
+        out.json()[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--force")
     );
 }
 
@@ -605,4 +613,77 @@ async fn ctrl_c_reports_what_finished_and_exits_130() {
     assert!((1..12).contains(&n), "reports what finished: {n}");
     assert!(w.writes().len() < 12, "no new customer after Ctrl-C");
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+}
+
+#[tokio::test]
+async fn one_users_consent_is_not_the_tenants() {
+    let t = TenantState {
+        principal_only: true,
+        ..held(&[(GRAPH_APP, &["Directory.Read.All", "User.Read.All"])])
+    };
+    let w = ConsentWorld::new(&[(T1, t)]).await;
+    w.map_all();
+    let out = consent(&w, &["--all"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("granted".into(), "".into())]);
+    assert_eq!(w.writes().len(), 1, "the tenant-wide consent was posted");
+}
+
+#[tokio::test]
+async fn a_lost_delete_answer_still_ends_with_every_grant_back() {
+    let start = held(&[
+        (GRAPH_APP, &["Directory.Read.All"]),
+        (EXCHANGE_APP, &["Exchange.Manage"]),
+    ]);
+    let w = ConsentWorld::new(&[(T1, start)]).await;
+    w.state.lock().unwrap().behaviour.delete_answer_lost = true;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("regranted".into(), "".into())]);
+    assert!(
+        out.json()[0]["warnings"]
+            .to_string()
+            .contains("answer was lost")
+    );
+    let after = w.tenant(T1);
+    assert_eq!(after.grants[GRAPH_APP].len(), 2);
+    assert_eq!(after.grants[EXCHANGE_APP].len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_sign_in_stops_the_run_with_exit_4() {
+    let w = ConsentWorld::new(&[(T1, TenantState::default()), (T2, TenantState::default())]).await;
+    w.state.lock().unwrap().behaviour.sign_in_expired = true;
+    w.map_all();
+    let out = consent(&w, &["--all", "--jobs", "1"]).await;
+    out.assert_code(4);
+    assert_eq!(
+        statuses(&out),
+        vec![("failed".into(), "sign_in_expired".into())]
+    );
+    assert!(
+        out.stderr.contains("hint: run `csp authorize` again"),
+        "{}",
+        out.stderr
+    );
+    assert!(w.writes().is_empty());
+}
+
+#[tokio::test]
+async fn no_commerce_relationship_is_not_a_customer() {
+    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
+    w.map_all();
+    Mock::given(method("POST"))
+        .and(path_regex(r"applicationconsents$"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"code": "20002", "description": "The partner id has no commerce relationship with the customer id.", "source": "x"})))
+        .with_priority(1)
+        .mount(&w.pc)
+        .await;
+    let out = consent(&w, &["--all"]).await;
+    out.assert_code(5);
+    assert_eq!(
+        statuses(&out),
+        vec![("failed".into(), "not_a_customer".into())]
+    );
 }

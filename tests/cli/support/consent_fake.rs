@@ -33,6 +33,8 @@ pub struct TenantState {
     pub shown: Option<BTreeMap<String, BTreeSet<String>>>,
     /// A grant on a resource whose service principal cannot be resolved.
     pub unidentified_grant: bool,
+    /// The grants are one user's (consentType Principal), not tenant-wide.
+    pub principal_only: bool,
 }
 
 /// How the fake answers consent writes.
@@ -46,6 +48,10 @@ pub struct Behaviour {
     pub missing_resource: Option<String>,
     /// Fail every POST made after the first DELETE (to test restores), n times.
     pub fail_posts_after_delete: u32,
+    /// Answer DELETEs with 500 after doing them (a lost answer).
+    pub delete_answer_lost: bool,
+    /// Customer tenants refuse the sign-in as expired (AADSTS700082).
+    pub sign_in_expired: bool,
 }
 
 #[derive(Debug, Default)]
@@ -152,6 +158,13 @@ impl ConsentWorld {
                         .set_body_json(token_body(&access_token("pc", true), None));
                 }
                 let st = s.lock().unwrap();
+                if st.behaviour.sign_in_expired {
+                    return ResponseTemplate::new(400).set_body_json(entra_error(
+                        "invalid_grant",
+                        700082,
+                        "The refresh token has expired due to inactivity.",
+                    ));
+                }
                 match st.tenants.get(&tenant) {
                     Some(t) if t.consented => ResponseTemplate::new(200)
                         .set_body_json(token_body(&format!("AT-{tenant}"), None)),
@@ -172,6 +185,13 @@ impl ConsentWorld {
             .respond_with(move |r: &Request| {
                 let tenant = tenant_of_token(r).unwrap_or_default();
                 let st = s.lock().unwrap();
+                if st.behaviour.sign_in_expired {
+                    return ResponseTemplate::new(400).set_body_json(entra_error(
+                        "invalid_grant",
+                        700082,
+                        "The refresh token has expired due to inactivity.",
+                    ));
+                }
                 match st.tenants.get(&tenant) {
                     Some(t) if t.consented => ResponseTemplate::new(200)
                         .set_body_json(json!({"id": resource_sp(APP), "appId": APP})),
@@ -201,7 +221,7 @@ impl ConsentWorld {
                     .map(|(res, scopes)| {
                         json!({
                             "clientId": resource_sp(APP),
-                            "consentType": "AllPrincipals",
+                            "consentType": if t.principal_only { "Principal" } else { "AllPrincipals" },
                             "principalId": null,
                             "resourceId": resource_sp(res),
                             "scope": scopes.iter().cloned().collect::<Vec<_>>().join(" "),
@@ -266,7 +286,9 @@ impl ConsentWorld {
                 }
                 let conflict = st.behaviour.conflict_when_exists;
                 let t = st.tenants.entry(tenant).or_default();
-                let existed = t.grants.contains_key(&resource);
+                let existed = t.grants.contains_key(&resource) && !t.principal_only;
+                // An admin consent makes every grant tenant-wide.
+                t.principal_only = false;
                 t.consented = true;
                 t.grants.entry(resource).or_default().extend(scopes);
                 if existed && conflict {
@@ -300,6 +322,9 @@ impl ConsentWorld {
                 st.deleted = true;
                 if let Some(t) = st.tenants.get_mut(&tenant) {
                     t.grants.clear();
+                }
+                if st.behaviour.delete_answer_lost {
+                    return ResponseTemplate::new(500);
                 }
                 ResponseTemplate::new(204)
             })
