@@ -67,6 +67,10 @@ pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), F
         path: path.to_path_buf(),
         source,
     };
+    // Renaming over a symlink would replace the link with a regular file and leave its target
+    // stale (a mappings file kept in a synced folder, say): write where the link points.
+    let target = through_symlink(path);
+    let path = target.as_path();
     let dir = parent_dir(path);
     ensure_private_dir(&dir)?;
     let name = path
@@ -98,6 +102,16 @@ pub fn write_atomic(path: &Path, contents: &[u8], private: bool) -> Result<(), F
     result.map_err(err)
 }
 
+/// The file a symlink points to, or `path` itself when it is not a (resolvable) symlink.
+fn through_symlink(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Deletes a file; a file that is already gone is fine.
 pub fn remove_if_exists(path: &Path) -> Result<bool, FileError> {
     match fs::remove_file(path) {
@@ -118,6 +132,7 @@ pub struct FileLock {
 
 /// Takes the lock that guards `path`, waiting up to `wait` for another process to let go.
 pub fn lock_for(path: &Path, wait: Duration) -> Result<FileLock, FileError> {
+    let path = &through_symlink(path);
     let dir = parent_dir(path);
     ensure_private_dir(&dir)?;
     let mut lock_path = path.as_os_str().to_owned();
@@ -195,6 +210,31 @@ fn sync_dir(_dir: &Path) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_through_a_symlink_updates_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("synced").join("mappings.json");
+        write_atomic(&real, b"old", false).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        write_atomic(&link, b"new", false).unwrap();
+
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        let _lock = lock_for(&link, LOCK_WAIT).unwrap();
+        assert!(
+            lock_for(&real, Duration::from_millis(120)).is_err(),
+            "the link and its target must share one lock"
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp_files() {
