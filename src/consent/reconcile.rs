@@ -451,6 +451,58 @@ impl Reconciler<'_> {
                 Vec::new(),
             );
         }
+        // Microsoft does not say whether the DELETE removes only the delegated grants or the
+        // service principal too (API.md §3.2, UNCONFIRMED). If it removes the service
+        // principal, per-user consents and application permissions go with it, and csp can
+        // restore neither: refuse rather than risk them.
+        let mut at_risk: Vec<String> = held
+            .scopes
+            .iter()
+            .filter_map(|(resource, scopes)| {
+                let wide = held.tenant_wide.get(resource);
+                let per_user: Vec<&str> = scopes
+                    .iter()
+                    .filter(|s| !wide.is_some_and(|w| w.iter().any(|x| x.eq_ignore_ascii_case(s))))
+                    .map(String::as_str)
+                    .collect();
+                (!per_user.is_empty()).then(|| {
+                    format!(
+                        "per-user consent on {}: {}",
+                        alias_of(resource).unwrap_or(resource),
+                        per_user.join(" ")
+                    )
+                })
+            })
+            .collect();
+        if let Some(sp) = &held.service_principal_id {
+            match self.graph.app_role_assignments(tenant, sp).await {
+                Ok(roles) => at_risk.extend(
+                    roles
+                        .into_iter()
+                        .map(|r| format!("application permission {r}")),
+                ),
+                Err(e) => {
+                    let mut o = self.read_failure(&e);
+                    if let Some(f) = o.error.as_mut() {
+                        f.message = format!(
+                            "{}; --force checks the app's application permissions before it deletes anything, so nothing was deleted",
+                            f.message
+                        );
+                    }
+                    return o;
+                }
+            }
+        }
+        if !at_risk.is_empty() {
+            return failed(
+                "force_unsafe",
+                format!(
+                    "--force would delete the consent, which may take the app's service principal with it, and csp could not restore: {}. Nothing was deleted. Add the missing scopes to the tenant-wide grant with Graph instead (PATCH /oauth2PermissionGrants/{{id}}), or remove these first",
+                    at_risk.join("; ")
+                ),
+                Vec::new(),
+            );
+        }
         let before: Vec<Grant> = held
             .tenant_wide
             .iter()

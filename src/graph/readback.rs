@@ -35,6 +35,8 @@ struct PermissionGrant {
 pub struct Held {
     /// The app's service principal exists there.
     pub service_principal: bool,
+    /// Its object id, when it exists.
+    pub service_principal_id: Option<String>,
     /// Delegated scopes per resource appId (lowercase), any consent type.
     pub scopes: BTreeMap<String, BTreeSet<String>>,
     /// The tenant-wide (`AllPrincipals`, admin-consented) part of `scopes`.
@@ -79,6 +81,7 @@ impl Graph {
             .map_err(ReadbackError::Remote)?;
         let mut held = Held {
             service_principal: true,
+            service_principal_id: Some(sp.id.clone()),
             ..Held::default()
         };
         let mut resolved: HashMap<String, Option<String>> = HashMap::new();
@@ -114,6 +117,44 @@ impl Graph {
             held.scopes.entry(app).or_default().extend(scopes);
         }
         Ok(held)
+    }
+
+    /// The application permissions (app role assignments) granted to the service principal
+    /// `sp_id` in `tenant`, as "resource display name: app role id" lines.
+    pub async fn app_role_assignments(
+        &self,
+        tenant: &str,
+        sp_id: &str,
+    ) -> Result<Vec<String>, RemoteError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Assignment {
+            #[serde(default)]
+            resource_display_name: Option<String>,
+            #[serde(default)]
+            resource_id: Option<String>,
+            #[serde(default)]
+            app_role_id: Option<String>,
+        }
+        let rows: Vec<Assignment> = self
+            .list(
+                Some(tenant),
+                &format!("v1.0/servicePrincipals/{sp_id}/appRoleAssignments"),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| {
+                let resource = a
+                    .resource_display_name
+                    .or(a.resource_id)
+                    .unwrap_or_else(|| "?".into());
+                format!(
+                    "{resource}: {}",
+                    a.app_role_id.unwrap_or_else(|| "?".into())
+                )
+            })
+            .collect())
     }
 
     /// The appId of the service principal with object id `sp_id`, or `None` when Graph does

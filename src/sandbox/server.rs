@@ -894,6 +894,17 @@ fn graph(sim: &SimState, segments: &[&str], uri: &Uri, headers: &HeaderMap) -> R
             .collect();
         return json_response(StatusCode::OK, json!({"value": value}));
     }
+    // The simulated app holds delegated grants only, never application permissions.
+    if let ["servicePrincipals", sp, "appRoleAssignments"] = segments {
+        if *sp != tenant.app_sp_id || !tenant.app_consented {
+            return graph_error(
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                "Resource does not exist.",
+            );
+        }
+        return json_response(StatusCode::OK, json!({"value": []}));
+    }
     if let ["servicePrincipals", sp] = segments {
         return match tenant.resource_by_sp(sp) {
             Some(app) => json_response(

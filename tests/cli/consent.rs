@@ -687,3 +687,76 @@ async fn no_commerce_relationship_is_not_a_customer() {
         vec![("failed".into(), "not_a_customer".into())]
     );
 }
+
+/// `--force` DELETEs the consent, which may remove the app's service principal (UNCONFIRMED):
+/// application permissions and per-user consents would go with it and csp cannot restore them.
+#[tokio::test]
+async fn force_refuses_to_delete_when_application_permissions_would_be_lost() {
+    let start = TenantState {
+        app_roles: true,
+        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
+    };
+    let w = ConsentWorld::new(&[(T1, start)]).await;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(5);
+    assert_eq!(
+        statuses(&out),
+        vec![("failed".into(), "force_unsafe".into())]
+    );
+    let message = out.json()[0]["error"]["message"].to_string();
+    assert!(
+        message.contains("application permission Microsoft Graph"),
+        "{message}"
+    );
+    assert!(message.contains("Nothing was deleted"), "{message}");
+    assert!(w.writes().is_empty(), "no DELETE and no POST");
+    assert_eq!(
+        w.tenant(T1).grants[GRAPH_APP].len(),
+        1,
+        "the grant is untouched"
+    );
+}
+
+#[tokio::test]
+async fn force_refuses_to_delete_one_users_consent() {
+    let start = TenantState {
+        per_user: Some((GRAPH_APP, "Mail.Read")),
+        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
+    };
+    let w = ConsentWorld::new(&[(T1, start)]).await;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(5);
+    assert_eq!(
+        statuses(&out),
+        vec![("failed".into(), "force_unsafe".into())]
+    );
+    let message = out.json()[0]["error"]["message"].to_string();
+    assert!(
+        message.contains("per-user consent on graph: Mail.Read"),
+        "{message}"
+    );
+    assert!(w.writes().is_empty(), "no DELETE and no POST");
+}
+
+#[tokio::test]
+async fn force_deletes_nothing_when_it_cannot_check_application_permissions() {
+    let start = TenantState {
+        app_roles_forbidden: true,
+        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
+    };
+    let w = ConsentWorld::new(&[(T1, start)]).await;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(5);
+    let report = out.json();
+    assert_eq!(report[0]["status"], "failed");
+    assert!(
+        report[0]["error"]["message"]
+            .to_string()
+            .contains("nothing was deleted"),
+        "{report}"
+    );
+    assert!(w.writes().is_empty(), "no DELETE and no POST");
+}

@@ -35,6 +35,13 @@ pub struct TenantState {
     pub unidentified_grant: bool,
     /// The grants are one user's (consentType Principal), not tenant-wide.
     pub principal_only: bool,
+    /// One user's own consent (consentType Principal) besides the tenant-wide grants:
+    /// (resource app id, scope).
+    pub per_user: Option<(&'static str, &'static str)>,
+    /// The app holds application permissions (app role assignments) there.
+    pub app_roles: bool,
+    /// Reading the app role assignments is refused (403).
+    pub app_roles_forbidden: bool,
 }
 
 /// How the fake answers consent writes.
@@ -228,9 +235,34 @@ impl ConsentWorld {
                         })
                     })
                     .collect();
+                if let Some((res, scope)) = t.per_user {
+                    value.push(json!({"clientId": resource_sp(APP), "consentType": "Principal", "principalId": "99999999-0000-0000-0000-000000000000", "resourceId": resource_sp(res), "scope": scope}));
+                }
                 if t.unidentified_grant {
                     value.push(json!({"clientId": "x", "consentType": "AllPrincipals", "resourceId": "77777777-0000-0000-0000-000000000000", "scope": "Mystery.Read"}));
                 }
+                ResponseTemplate::new(200).set_body_json(json!({"value": value}))
+            })
+            .mount(&self.graph)
+            .await;
+        // Graph: the app's application permissions.
+        let s = Arc::clone(&self.state);
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v1\.0/servicePrincipals/[^/]+/appRoleAssignments$"))
+            .respond_with(move |r: &Request| {
+                let tenant = tenant_of_token(r).unwrap_or_default();
+                let st = s.lock().unwrap();
+                let Some(t) = st.tenants.get(&tenant) else {
+                    return ResponseTemplate::new(403);
+                };
+                if t.app_roles_forbidden {
+                    return ResponseTemplate::new(403).set_body_json(json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}));
+                }
+                let value = if t.app_roles {
+                    json!([{"resourceDisplayName": "Microsoft Graph", "resourceId": resource_sp(GRAPH_APP), "appRoleId": "df021288-bdef-4463-88db-98f22de89214"}])
+                } else {
+                    json!([])
+                };
                 ResponseTemplate::new(200).set_body_json(json!({"value": value}))
             })
             .mount(&self.graph)
