@@ -14,6 +14,7 @@ const T1: &str = "c0000000-0000-0000-0000-000000000001";
 const T2: &str = "c0000000-0000-0000-0000-000000000002";
 const T3: &str = "c0000000-0000-0000-0000-000000000003";
 const GRANT: &str = "graph=Directory.Read.All,User.Read.All";
+const EXCHANGE_GRANT: &str = "exchange=Exchange.Manage";
 
 fn client(t: &str) -> String {
     format!("Client {t}")
@@ -43,19 +44,7 @@ fn statuses(out: &Output) -> Vec<(String, String)> {
 async fn a_first_consent_is_posted_per_resource_and_proven_by_readback() {
     let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
     w.map_all();
-    let out = w
-        .env
-        .run(&[
-            "consent",
-            "--all",
-            "--grant",
-            GRANT,
-            "--grant",
-            "exchange=Exchange.Manage",
-            "-o",
-            "json",
-        ])
-        .await;
+    let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
     out.assert_code(0);
     let r = &out.json()[0];
     assert_eq!(r["customer"], client(T1));
@@ -75,19 +64,7 @@ async fn a_first_consent_is_posted_per_resource_and_proven_by_readback() {
     assert!(held.grants.contains_key(EXCHANGE_APP));
 
     // A second run finds everything in place and posts nothing.
-    let out = w
-        .env
-        .run(&[
-            "consent",
-            "--all",
-            "--grant",
-            GRANT,
-            "--grant",
-            "exchange=Exchange.Manage",
-            "-o",
-            "json",
-        ])
-        .await;
+    let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("unchanged".into(), "".into())]);
     assert_eq!(w.writes().len(), 2, "no customer is granted twice");
@@ -280,19 +257,7 @@ async fn partner_center_refusals_become_actionable_codes() {
     let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
     w.state.lock().unwrap().behaviour.missing_resource = Some(EXCHANGE_APP.into());
     w.map_all();
-    let out = w
-        .env
-        .run(&[
-            "consent",
-            "--all",
-            "--grant",
-            GRANT,
-            "--grant",
-            "exchange=Exchange.Manage",
-            "-o",
-            "json",
-        ])
-        .await;
+    let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
     out.assert_code(5);
     let r = &out.json()[0];
     assert_eq!(r["error"]["code"], "resource_missing");
@@ -437,13 +402,7 @@ async fn bad_targets_and_manifests_are_refused_before_any_call() {
             "--app-id",
             "99999999-2222-3333-4444-555555555555",
         ],
-        vec![
-            "consent",
-            "--all",
-            "--grant",
-            "exchange=Exchange.Manage",
-            "--force",
-        ],
+        vec!["consent", "--all", "--grant", EXCHANGE_GRANT, "--force"],
         vec!["consent", "--all", "--grant", GRANT, "--rate", "51"],
     ] {
         let out = w.env.run(&args).await;
@@ -475,14 +434,7 @@ async fn without_a_readback_scope_results_are_granted_unverified() {
     w.map_all();
     let out = w
         .env
-        .run(&[
-            "consent",
-            "--all",
-            "--grant",
-            "exchange=Exchange.Manage",
-            "-o",
-            "json",
-        ])
+        .run(&["consent", "--all", "--grant", EXCHANGE_GRANT, "-o", "json"])
         .await;
     out.assert_code(0);
     assert_eq!(
