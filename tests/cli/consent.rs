@@ -567,6 +567,47 @@ async fn ctrl_c_reports_what_finished_and_exits_130() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
 }
 
+/// A customer whose request hangs when Ctrl-C arrives is given a few seconds, then reported
+/// as failed `interrupted` rather than left out of the report.
+#[tokio::test]
+async fn ctrl_c_reports_customers_abandoned_in_flight_as_interrupted() {
+    let w = ConsentWorld::new(&[(T1, TenantState::default()), (T2, TenantState::default())]).await;
+    w.state.lock().unwrap().behaviour.post_hangs_for = Some(Duration::from_secs(60));
+    w.map_all();
+    let mut cmd = w.env.std_cmd();
+    cmd.args([
+        "consent", "--all", "--grant", GRANT, "--jobs", "2", "-o", "json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "did not wait for the hung requests"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = report.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "both customers are in the report: {report}");
+    for row in rows {
+        assert_eq!(row["status"], "failed", "{row}");
+        assert_eq!(row["error"]["code"], "interrupted", "{row}");
+    }
+    assert_eq!(w.writes().len(), 2, "each customer's POST was sent");
+}
+
 #[tokio::test]
 async fn one_users_consent_is_not_the_tenants() {
     let t = TenantState {

@@ -59,6 +59,8 @@ pub struct Behaviour {
     pub delete_answer_lost: bool,
     /// Customer tenants refuse the sign-in as expired (AADSTS700082).
     pub sign_in_expired: bool,
+    /// POSTs are recorded but answered only after this long (a hung request).
+    pub post_hangs_for: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -303,6 +305,9 @@ impl ConsentWorld {
                 assert_eq!(r.headers.get("validatemfa").map(|v| v.to_str().unwrap()), Some("true"));
                 let mut st = s.lock().unwrap();
                 st.writes.push(("POST".into(), tenant.clone(), resource.clone(), request_id, std::time::Instant::now()));
+                if let Some(hang) = st.behaviour.post_hangs_for {
+                    return ResponseTemplate::new(201).set_body_json(body).set_delay(hang);
+                }
                 if let Some(code) = st.behaviour.post_status {
                     return match code {
                         401 => ResponseTemplate::new(401).set_body_json(json!({"code": "900421", "description": "Multi-factor authentication is required for this request.", "source": "PartnerCenter"})),
