@@ -6,6 +6,7 @@ use std::error::Error as _;
 use crate::advice;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
+use crate::failure::{Failure, FailureCode};
 use crate::http::{ApiError, HttpSetupError, RemoteError, Service};
 use crate::mapping::MappingError;
 use crate::output::sanitize;
@@ -27,6 +28,18 @@ pub enum ExitCode {
 impl ExitCode {
     pub fn code(self) -> i32 {
         self as i32
+    }
+}
+
+impl FailureCode {
+    /// The exit code of a run over many customers whose worst failure is this one: the sign-in
+    /// or MFA (4), Ctrl-C (130), anything else (5, partial).
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            c if c.stops_run() => ExitCode::NotSignedIn,
+            FailureCode::Interrupted | FailureCode::NotStarted => ExitCode::Interrupted,
+            _ => ExitCode::Partial,
+        }
     }
 }
 
@@ -87,6 +100,47 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// How a run over `total` items ends, given the failures among them (`what` completes
+    /// "N of M …"). A failure that stopped the run decides (exit 4); then Ctrl-C (130); then
+    /// any failure (5); else success.
+    pub fn for_run<'a>(
+        failures: impl IntoIterator<Item = &'a Failure>,
+        total: usize,
+        what: &'static str,
+        interrupted: bool,
+    ) -> Result<(), CliError> {
+        let failures: Vec<&Failure> = failures.into_iter().collect();
+        if let Some(stop) = failures.iter().find(|f| f.code.stops_run()) {
+            return Err(match stop.code {
+                FailureCode::MfaRequired => CliError::SignInNeeded {
+                    message: "Partner Center requires multi-factor authentication (error 900421); the run stopped".into(),
+                    hint: Some("run `csp authorize` again and complete MFA".into()),
+                },
+                _ => CliError::SignInNeeded {
+                    message: format!(
+                        "the sign-in no longer works; the run stopped: {}",
+                        stop.message
+                    ),
+                    hint: Some(
+                        "run `csp authorize` again (in CI, replace the CSP_REFRESH_TOKEN secret)"
+                            .into(),
+                    ),
+                },
+            });
+        }
+        if interrupted {
+            return Err(CliError::Interrupted);
+        }
+        if !failures.is_empty() {
+            return Err(CliError::Partial {
+                failed: failures.len(),
+                total,
+                what,
+            });
+        }
+        Ok(())
+    }
+
     pub fn usage(message: impl Into<String>, hint: Option<&str>) -> CliError {
         CliError::Usage {
             message: message.into(),
@@ -109,9 +163,7 @@ impl CliError {
     pub(crate) fn auth_exit(e: &AuthError) -> ExitCode {
         match e {
             AuthError::NoClientId => ExitCode::Usage,
-            AuthError::NotSignedIn { .. } | AuthError::SignInExpired { .. } => {
-                ExitCode::NotSignedIn
-            }
+            e if e.needs_sign_in() => ExitCode::NotSignedIn,
             _ => ExitCode::Failure,
         }
     }
@@ -265,6 +317,9 @@ fn auth_hint(e: &AuthError) -> Option<String> {
         ),
         AuthError::NotSignedIn { .. } => Some(
             "run `csp authorize`; in CI, set CSP_REFRESH_TOKEN and CSP_CLIENT_ID".into(),
+        ),
+        AuthError::ClientMismatch { .. } => Some(
+            "run `csp authorize` to sign in with the app the profile now uses (a sign-in is issued to one app and works only with it)".into(),
         ),
         AuthError::SignInExpired { .. } => Some(code_advice.map(str::to_string).unwrap_or_else(
             || "run `csp authorize` again (in CI, replace the CSP_REFRESH_TOKEN secret)".into(),

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::claims::Claims;
-use super::error::{AuthError, DEAD_SIGN_IN_CODES, basic_to_entra, classify};
+use super::error::{AuthError, basic_to_entra, classify, dead_sign_in};
 use super::oauth::{AppCredentials, OauthHttp, token_client};
 use crate::secrets::{SecretStoreError, SecretVault, StoredSecrets};
 
@@ -149,7 +149,7 @@ impl TokenProvider {
                     format!("token request for {tenant}"),
                     basic_to_entra,
                 );
-                self.dead_sign_in(err)
+                dead_sign_in(&self.profile, err)
             })?;
         if let Some(new) = response.refresh_token() {
             let mut state = self.lock_refresh();
@@ -169,23 +169,6 @@ impl TokenProvider {
             expires_at: SystemTime::now() + lifetime,
             claims,
         })
-    }
-
-    /// `invalid_grant` with one of the codes that mean the sign-in itself is gone becomes
-    /// `SignInExpired` (exit 4); anything else is about this one request.
-    fn dead_sign_in(&self, err: AuthError) -> AuthError {
-        match err {
-            AuthError::Rejected { entra, .. }
-                if entra.error == "invalid_grant"
-                    && entra.code.is_some_and(|c| DEAD_SIGN_IN_CODES.contains(&c)) =>
-            {
-                AuthError::SignInExpired {
-                    profile: self.profile.clone(),
-                    entra,
-                }
-            }
-            other => other,
-        }
     }
 
     /// Writes the newest rotated refresh token back to the store, once; a no-op when nothing

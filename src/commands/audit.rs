@@ -356,10 +356,7 @@ async fn check_gdap(
         warnings.push("Application Administrator is what peers use to consent; Microsoft names Cloud Application Administrator".into());
     }
     check.end_date = rel.end_date_time.clone();
-    check.auto_extend = rel
-        .auto_extend_duration
-        .as_deref()
-        .is_some_and(|d| !d.is_empty() && d != "PT0S");
+    check.auto_extend = rel.auto_extends();
     if let Some(end) = rel
         .end_date_time
         .as_deref()

@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use crate::cli::ConsentArgs;
 use crate::consent::manifest::{Manifest, ManifestFlags};
-use crate::consent::reconcile::{Failure, GrantResult, Options, Outcome, Reconciler, Status};
+use crate::consent::reconcile::{GrantResult, Options, Outcome, Reconciler, Status};
 use crate::context::Context;
 use crate::error::CliError;
+use crate::failure::{Failure, FailureCode};
 use crate::http::{RateLimits, tokio_sleeper};
 use crate::mapping::{Mapping, MappingStore};
 use crate::output::Render;
@@ -187,7 +188,7 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
                         Some(work.await)
                     };
                     let outcome = outcome?;
-                    if outcome.stop_run {
+                    if outcome.stops_run() {
                         stop.store(true, Ordering::SeqCst);
                     }
                     if !outcome.status.ok() {
@@ -221,47 +222,23 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         ctx.note(&counts);
     }
     let done = results.len();
-    let failed = results.iter().filter(|r| !r.status.ok()).count();
-    let mfa = results
+    let report = ConsentReport(results);
+    super::emit(ctx, &report)?;
+    let stopped = report
+        .0
         .iter()
-        .any(|r| r.error.as_ref().is_some_and(|e| e.code == "mfa_required"));
-    let expired = results
-        .iter()
-        .find(|r| {
-            r.error
-                .as_ref()
-                .is_some_and(|e| e.code == "sign_in_expired")
-        })
-        .and_then(|r| r.error.as_ref().map(|e| e.message.clone()));
-    super::emit(ctx, &ConsentReport(results))?;
-    if mfa {
-        return Err(CliError::SignInNeeded {
-            message: "Partner Center requires multi-factor authentication (error 900421); the run stopped".into(),
-            hint: Some("run `csp authorize` again and complete MFA".into()),
-        });
-    }
-    if let Some(message) = expired {
-        return Err(CliError::SignInNeeded {
-            message: format!("the sign-in no longer works; the run stopped: {message}"),
-            hint: Some(
-                "run `csp authorize` again (in CI, replace the CSP_REFRESH_TOKEN secret)".into(),
-            ),
-        });
-    }
-    if ctx.interrupted() {
+        .any(|r| r.error.as_ref().is_some_and(|e| e.code.stops_run()));
+    if ctx.interrupted() && !stopped {
         ctx.note(&format!(
             "interrupted: {done} of {total} customers finished; the rest were not started or were abandoned in flight"
         ));
-        return Err(CliError::Interrupted);
     }
-    if failed > 0 {
-        return Err(CliError::Partial {
-            failed,
-            total,
-            what: "customers failed",
-        });
-    }
-    Ok(())
+    CliError::for_run(
+        report.0.iter().filter_map(|r| r.error.as_ref()),
+        total,
+        "customers failed",
+        ctx.interrupted(),
+    )
 }
 
 /// A customer abandoned in flight after Ctrl-C: reported, not dropped.
@@ -269,12 +246,11 @@ fn interrupted_outcome() -> Outcome {
     Outcome {
         status: Status::Failed,
         grants: Vec::new(),
-        error: Some(Failure {
-            code: "interrupted",
-            message: "interrupted before it finished (a consent may already have been posted): run csp consent again to reconcile".into(),
-        }),
+        error: Some(Failure::new(
+            FailureCode::Interrupted,
+            "interrupted before it finished (a consent may already have been posted): run csp consent again to reconcile",
+        )),
         warnings: Vec::new(),
-        stop_run: false,
     }
 }
 

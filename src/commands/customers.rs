@@ -91,6 +91,15 @@ pub async fn run(ctx: &Context, args: &CustomersArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    if let Some(rels) = &relationships {
+        // Created for a customer who has not approved yet: no tenant to join on.
+        let waiting = rels.iter().filter(|r| r.tenant_id().is_none()).count();
+        if waiting > 0 {
+            ctx.note(&format!(
+                "{waiting} GDAP relationship(s) have no customer yet (created for a customer who has not approved them)"
+            ));
+        }
+    }
     let rows = build_rows(customers, relationships.as_deref(), search);
     super::emit(
         ctx,
@@ -138,7 +147,7 @@ pub fn build_rows(
             }
             let name = rels
                 .iter()
-                .find_map(|r| r.customer.as_ref().and_then(|c| c.display_name.clone()))
+                .find_map(|r| r.customer_name().map(str::to_string))
                 .unwrap_or_default();
             if let Some(prefix) = search
                 && !name.to_lowercase().starts_with(&prefix.to_lowercase())
@@ -189,10 +198,6 @@ fn summarise(rels: Option<&Vec<&GdapRelationship>>) -> GdapSummary {
         status,
         roles: roles.into_iter().collect(),
         end_date,
-        auto_extend: active.iter().any(|r| {
-            r.auto_extend_duration
-                .as_deref()
-                .is_some_and(|d| !d.is_empty() && d != "PT0S")
-        }),
+        auto_extend: active.iter().any(|r| r.auto_extends()),
     }
 }

@@ -188,12 +188,7 @@ impl Checker {
         relationships
             .iter()
             .find(|r| r.is_active() && r.tenant_id().as_deref() == Some(tenant_id))
-            .map(|r| {
-                r.customer
-                    .as_ref()
-                    .and_then(|c| c.display_name.clone())
-                    .unwrap_or_default()
-            })
+            .map(|r| r.customer_name().unwrap_or_default().to_string())
             .ok_or_else(|| {
                 Refusal::new(
                     "not_a_customer",

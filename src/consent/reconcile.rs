@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::manifest::{Grant, Manifest, alias_of, missing};
 use crate::auth::TokenProvider;
+use crate::failure::{Failure, FailureCode};
 use crate::graph::Graph;
 use crate::graph::readback::{Held, ReadbackError};
 use crate::http::{ApiError, RemoteError, Sleeper};
@@ -55,13 +56,7 @@ pub struct GrantResult {
     pub resource_name: Option<String>,
     pub scopes: Vec<String>,
     pub status: Status,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    pub code: &'static str,
-    pub message: String,
+    pub error: Option<FailureCode>,
 }
 
 /// What happened in one customer tenant.
@@ -71,8 +66,36 @@ pub struct Outcome {
     pub grants: Vec<GrantResult>,
     pub error: Option<Failure>,
     pub warnings: Vec<String>,
-    /// Partner Center refused for lack of MFA: the whole run must stop.
-    pub stop_run: bool,
+}
+
+impl Outcome {
+    fn new(status: Status, grants: Vec<GrantResult>, error: Option<Failure>) -> Outcome {
+        Outcome {
+            status: if error.is_some() {
+                Status::Failed
+            } else {
+                status
+            },
+            grants,
+            error,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn failed(code: FailureCode, message: impl Into<String>, grants: Vec<GrantResult>) -> Outcome {
+        Outcome::new(Status::Failed, grants, Some(Failure::new(code, message)))
+    }
+
+    /// Partner Center refused for lack of MFA, or the sign-in is gone: the whole run must stop.
+    pub fn stops_run(&self) -> bool {
+        self.error.as_ref().is_some_and(|e| e.code.stops_run())
+    }
+
+    fn with_warnings(mut self, mut earlier: Vec<String>) -> Outcome {
+        earlier.append(&mut self.warnings);
+        self.warnings = earlier;
+        self
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +129,7 @@ enum Step {
     Differs(Vec<String>),
 }
 
-fn result(g: &Grant, status: Status, error: Option<String>) -> GrantResult {
+fn result(g: &Grant, status: Status, error: Option<FailureCode>) -> GrantResult {
     GrantResult {
         resource: g.resource.clone(),
         resource_name: alias_of(&g.resource).map(str::to_string),
@@ -116,47 +139,24 @@ fn result(g: &Grant, status: Status, error: Option<String>) -> GrantResult {
     }
 }
 
-fn failed(code: &'static str, message: impl Into<String>, grants: Vec<GrantResult>) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        grants,
-        error: Some(Failure {
-            code,
-            message: message.into(),
-        }),
-        warnings: Vec::new(),
-        stop_run: false,
-    }
-}
-
 /// The error code for a Partner Center refusal of a consent write.
-fn classify(e: &RemoteError, resource: &str) -> &'static str {
+fn classify(e: &RemoteError, resource: &str) -> FailureCode {
     match e {
-        RemoteError::Api(a) if a.is_mfa_required() => "mfa_required",
-        RemoteError::Api(ApiError::Throttled { .. }) => "throttled",
+        RemoteError::Api(a) if FailureCode::of_api(a) != FailureCode::RemoteError => {
+            FailureCode::of_api(a)
+        }
         RemoteError::Api(a) => match a.status() {
             // 403/20002: no commerce relationship, so not a customer of this partner.
-            Some(403) if a.code() == Some("20002") => "not_a_customer",
-            Some(403) => "gdap_role_missing",
-            Some(404) => "not_a_customer",
+            Some(403) if a.code() == Some("20002") => FailureCode::NotACustomer,
+            Some(403) => FailureCode::GdapRoleMissing,
+            Some(404) => FailureCode::NotACustomer,
             Some(400) if !resource.is_empty() && resource_missing(a, resource) => {
-                "resource_missing"
+                FailureCode::ResourceMissing
             }
-            _ => "remote_error",
+            _ => FailureCode::RemoteError,
         },
-        RemoteError::Auth(a) if sign_in_gone(a) => "sign_in_expired",
-        RemoteError::Auth(_) => "remote_error",
+        RemoteError::Auth(_) => FailureCode::of_remote(e),
     }
-}
-
-/// The partner's sign-in itself is gone (exit 4): every other customer would fail alike.
-fn sign_in_gone(a: &crate::auth::AuthError) -> bool {
-    crate::CliError::auth_exit(a) == crate::ExitCode::NotSignedIn
-}
-
-/// Codes that stop the whole run.
-fn stops_run(code: &str) -> bool {
-    matches!(code, "mfa_required" | "sign_in_expired")
 }
 
 /// Partner Center's 400 for a resource the customer tenant does not have: AADSTS500011, or a
@@ -172,18 +172,28 @@ fn resource_missing(e: &ApiError, resource: &str) -> bool {
         || msg.contains(&resource.to_ascii_lowercase())
 }
 
-fn explain(code: &str, e: &RemoteError) -> String {
+fn explain(code: FailureCode, e: &RemoteError) -> String {
     let base = e.to_string();
     match code {
-        "gdap_role_missing" => format!(
+        FailureCode::GdapRoleMissing => format!(
             "{base}; the partner user needs Cloud Application Administrator or Application Administrator in this customer through an active GDAP relationship, and membership of AdminAgents"
         ),
-        "not_a_customer" => {
+        FailureCode::NotACustomer => {
             format!("{base}; Partner Center does not know this tenant as your customer")
         }
-        "mfa_required" => format!("{base}; run csp authorize again and complete MFA"),
+        FailureCode::MfaRequired => format!("{base}; run csp authorize again and complete MFA"),
         _ => base,
     }
+}
+
+/// The outcome of posting a set of grants one by one.
+struct Posting {
+    /// One result per grant, in order.
+    results: Vec<GrantResult>,
+    /// What was accepted, and how.
+    posted: Vec<(Grant, Posted)>,
+    /// The failure that decides the customer's result: a run-stopping one over the first.
+    failure: Option<Failure>,
 }
 
 impl Reconciler<'_> {
@@ -194,7 +204,7 @@ impl Reconciler<'_> {
             match self.graph.held_by(tenant, &m.application_id).await {
                 Ok(h) => Some(h),
                 Err(ReadbackError::NotConsented) => Some(Held::default()),
-                Err(ReadbackError::Remote(e)) => return self.read_failure(&e),
+                Err(ReadbackError::Remote(e)) => return read_failure(&e, ""),
             }
         } else {
             None
@@ -219,128 +229,93 @@ impl Reconciler<'_> {
                 (g.clone(), step)
             })
             .collect();
-        let mut warnings = Vec::new();
-        if let Some(h) = &held {
-            warnings.extend(extra_scopes(m, h));
-        }
-        let differs: Vec<&(Grant, Step)> = steps
+        let warnings = held
+            .as_ref()
+            .map(|h| extra_scopes(m, h))
+            .unwrap_or_default();
+        let unchanged_or = |s: &Step, other: Status| {
+            if *s == Step::Held {
+                Status::Unchanged
+            } else {
+                other
+            }
+        };
+        let differs: Vec<String> = steps
             .iter()
-            .filter(|(_, s)| matches!(s, Step::Differs(_)))
+            .filter_map(|(g, s)| match s {
+                Step::Differs(lacking) => {
+                    Some(format!("{} lacks {}", g.label(), lacking.join(", ")))
+                }
+                _ => None,
+            })
             .collect();
-        if steps.iter().all(|(_, s)| *s == Step::Held) {
-            return Outcome {
-                status: Status::Unchanged,
-                grants: steps
-                    .iter()
-                    .map(|(g, _)| result(g, Status::Unchanged, None))
-                    .collect(),
-                error: None,
-                warnings,
-                stop_run: false,
-            };
-        }
-        if !differs.is_empty() && !self.options.force {
-            let what: Vec<String> = differs
+        // 3. Decide.
+        let outcome = if steps.iter().all(|(_, s)| *s == Step::Held) {
+            let grants = steps
                 .iter()
-                .map(|(g, s)| match s {
-                    Step::Differs(lacking) => format!("{} lacks {}", g.label(), lacking.join(", ")),
-                    _ => String::new(),
-                })
-                .collect();
-            let mut o = failed(
-                "scopes_differ",
+                .map(|(g, _)| result(g, Status::Unchanged, None));
+            Outcome::new(Status::Unchanged, grants.collect(), None)
+        } else if !differs.is_empty() && !self.options.force {
+            let grants = steps.iter().map(|(g, s)| {
+                let st = unchanged_or(s, Status::Failed);
+                result(
+                    g,
+                    st,
+                    (st == Status::Failed).then_some(FailureCode::ScopesDiffer),
+                )
+            });
+            Outcome::failed(
+                FailureCode::ScopesDiffer,
                 format!(
                     "already consented with fewer scopes than declared ({}); nothing changed. Adding scopes means deleting and re-posting the consent: run again with --force",
-                    what.join("; ")
+                    differs.join("; ")
                 ),
-                steps
-                    .iter()
-                    .map(|(g, s)| {
-                        let st = if *s == Step::Held {
-                            Status::Unchanged
-                        } else {
-                            Status::Failed
-                        };
-                        result(
-                            g,
-                            st,
-                            (st == Status::Failed).then(|| "scopes_differ".to_string()),
-                        )
-                    })
-                    .collect(),
-            );
-            o.warnings = warnings;
-            return o;
-        }
-        if self.options.dry_run {
-            return Outcome {
-                status: Status::Planned,
-                grants: steps
-                    .iter()
-                    .map(|(g, s)| {
-                        result(
-                            g,
-                            if *s == Step::Held {
-                                Status::Unchanged
-                            } else {
-                                Status::Planned
-                            },
-                            None,
-                        )
-                    })
-                    .collect(),
-                error: None,
-                warnings,
-                stop_run: false,
-            };
-        }
-        let mut outcome = if differs.is_empty() {
+                grants.collect(),
+            )
+        } else if self.options.dry_run {
+            let grants = steps
+                .iter()
+                .map(|(g, s)| result(g, unchanged_or(s, Status::Planned), None));
+            Outcome::new(Status::Planned, grants.collect(), None)
+        } else if differs.is_empty() {
             self.grant_missing(tenant, &steps).await
         } else {
             let held = held.expect("--force requires a readback");
             self.regrant(tenant, &held).await
         };
-        outcome.warnings.splice(0..0, warnings);
-        outcome
+        outcome.with_warnings(warnings)
     }
 
-    fn read_failure(&self, e: &RemoteError) -> Outcome {
-        let code = match e {
-            RemoteError::Auth(a) if matches!(a.aadsts(), Some(50020 | 50177)) => {
-                "gdap_role_missing"
-            }
-            other => classify(other, ""),
-        };
-        let mut o = failed(
-            code,
-            format!(
-                "could not read what the app holds in the tenant: {}",
-                explain(code, e)
-            ),
-            Vec::new(),
-        );
-        o.stop_run = stops_run(code);
-        o
-    }
-
-    /// POSTs every resource not yet granted, then verifies.
-    async fn grant_missing(&self, tenant: &str, steps: &[(Grant, Step)]) -> Outcome {
+    /// POSTs each grant marked `true`, one resource per POST, in order. After a failure the
+    /// rest are not attempted (except after a missing resource: the others may still exist),
+    /// unless `keep_going` (restoring what a `--force` deleted: every grant is worth a try).
+    async fn post_all(
+        &self,
+        tenant: &str,
+        grants: &[(Grant, bool)],
+        success: Status,
+        keep_going: bool,
+    ) -> Posting {
         let m = self.manifest;
-        let mut results = Vec::new();
-        let mut first_failure: Option<Failure> = None;
-        let mut stop_run = false;
-        let mut posted = Vec::new();
-        for (g, step) in steps {
-            if *step == Step::Held {
-                results.push(result(g, Status::Unchanged, None));
+        let mut posting = Posting {
+            results: Vec::new(),
+            posted: Vec::new(),
+            failure: None,
+        };
+        for (g, post) in grants {
+            if !post {
+                posting.results.push(result(g, Status::Unchanged, None));
                 continue;
             }
-            if stop_run
-                || first_failure
+            let blocked = !keep_going
+                && posting
+                    .failure
                     .as_ref()
-                    .is_some_and(|f| f.code != "resource_missing")
-            {
-                results.push(result(g, Status::Failed, Some("not_attempted".into())));
+                    .is_some_and(|f| f.code != FailureCode::ResourceMissing);
+            if blocked {
+                posting
+                    .results
+                    .push(result(g, Status::Failed, Some(FailureCode::NotAttempted)));
                 continue;
             }
             match self
@@ -349,91 +324,86 @@ impl Reconciler<'_> {
                 .await
             {
                 Ok(p) => {
-                    posted.push((g.clone(), p));
-                    results.push(result(g, Status::Granted, None));
+                    posting.posted.push((g.clone(), p));
+                    posting.results.push(result(g, success, None));
                 }
                 Err(e) => {
                     let code = classify(&e, &g.resource);
-                    stop_run |= stops_run(code);
-                    results.push(result(g, Status::Failed, Some(code.to_string())));
-                    first_failure.get_or_insert(Failure {
-                        code,
-                        message: format!("{}: {}", g.label(), explain(code, &e)),
-                    });
+                    posting.results.push(result(g, Status::Failed, Some(code)));
+                    let failure =
+                        Failure::new(code, format!("{}: {}", g.label(), explain(code, &e)));
+                    // The first failure explains the customer, unless a later one stops the run.
+                    if posting.failure.is_none() || code.stops_run() {
+                        posting.failure = Some(failure);
+                    }
                 }
             }
         }
+        posting
+    }
+
+    /// POSTs every resource not yet granted, then verifies.
+    async fn grant_missing(&self, tenant: &str, steps: &[(Grant, Step)]) -> Outcome {
+        let plan: Vec<(Grant, bool)> = steps
+            .iter()
+            .map(|(g, s)| (g.clone(), *s != Step::Held))
+            .collect();
+        let Posting {
+            mut results,
+            posted,
+            failure,
+        } = self.post_all(tenant, &plan, Status::Granted, false).await;
         if posted.is_empty() {
-            return Outcome {
-                status: Status::Failed,
-                grants: results,
-                error: first_failure,
-                warnings: Vec::new(),
-                stop_run,
-            };
+            return Outcome::new(Status::Failed, results, failure);
         }
         let all_existed = posted
             .iter()
             .all(|(_, p)| matches!(p, Posted::AlreadyExists));
-        let mut outcome = self
-            .verify(
-                tenant,
-                &posted.iter().map(|(g, _)| g.clone()).collect::<Vec<_>>(),
-            )
-            .await;
-        // Carry the per-resource results into the verified outcome.
-        for r in &mut results {
-            if r.status == Status::Granted {
-                r.status = match outcome.status {
-                    Status::Failed => Status::Failed,
-                    Status::GrantedUnverified => Status::GrantedUnverified,
-                    _ => Status::Granted,
-                };
-                if outcome.status == Status::Failed {
-                    r.error = Some("not_verified".into());
-                }
-            }
-        }
-        if outcome.status == Status::Granted && all_existed {
-            // Every POST said "already exists" and the readback confirms it.
-            outcome.status = Status::Unchanged;
-            for r in &mut results {
-                if r.status == Status::Granted {
-                    r.status = Status::Unchanged;
-                }
-            }
-        }
         let existed: Vec<String> = posted
             .iter()
             .filter(|(_, p)| matches!(p, Posted::AlreadyExists))
             .map(|(g, _)| g.label())
             .collect();
-        if !existed.is_empty()
-            && outcome.status == Status::Failed
-            && outcome
-                .error
-                .as_ref()
-                .is_some_and(|e| e.code == "not_verified")
-        {
-            // Partner Center may keep one consent per application: a resource cannot be added
-            // to it by another POST (API.md §3.1 leaves this unconfirmed).
-            outcome.error = Some(Failure {
-                code: "scopes_differ",
-                message: format!(
-                    "Partner Center answered that the app's consent already exists, but {} never appeared in the tenant: adding a resource to an app already consented there needs --force (delete and post again)",
-                    existed.join(", ")
-                ),
-            });
+        let expected: Vec<Grant> = posted.into_iter().map(|(g, _)| g).collect();
+        let verified = self.verify(tenant, &expected).await;
+        let mut warnings = verified.warnings;
+        let (status, mut error) = match verified.error {
+            // Partner Center may keep one consent per application: a resource cannot be added to
+            // it by another POST (its docs leave this open). Say so rather than "not verified".
+            Some(f) if f.code == FailureCode::NotVerified && !existed.is_empty() => (
+                Status::Failed,
+                Some(Failure::new(
+                    FailureCode::ScopesDiffer,
+                    format!(
+                        "Partner Center answered that the app's consent already exists, but {} never appeared in the tenant: adding a resource to an app already consented there needs --force (delete and post again)",
+                        existed.join(", ")
+                    ),
+                )),
+            ),
+            Some(f) => (Status::Failed, Some(f)),
+            // Every POST said "already exists" and the readback confirms it.
+            None if verified.status == Status::Granted && all_existed => (Status::Unchanged, None),
+            None => (verified.status, None),
+        };
+        if all_existed && status == Status::GrantedUnverified {
+            warnings.push("Partner Center said the consent already exists; without a readback csp cannot confirm it".into());
         }
-        if all_existed && outcome.status == Status::GrantedUnverified {
-            outcome.warnings.push("Partner Center said the consent already exists; without a readback csp cannot confirm it".into());
+        for r in results.iter_mut().filter(|r| r.status == Status::Granted) {
+            r.status = if error.is_some() {
+                r.error = Some(FailureCode::NotVerified);
+                Status::Failed
+            } else if status == Status::Unchanged {
+                Status::Unchanged
+            } else {
+                status
+            };
         }
-        if let Some(f) = first_failure {
-            outcome.status = Status::Failed;
-            outcome.error = Some(f);
+        // The POST's own failure says more than a verification of what was posted.
+        if failure.is_some() {
+            error = failure;
         }
-        outcome.grants = results;
-        outcome.stop_run |= stop_run;
+        let mut outcome = Outcome::new(status, results, error);
+        outcome.warnings = warnings;
         outcome
     }
 
@@ -441,20 +411,135 @@ impl Reconciler<'_> {
     /// one resource per POST; if a POST fails, POST back what was there before.
     async fn regrant(&self, tenant: &str, held: &Held) -> Outcome {
         let m = self.manifest;
+        if let Some(refusal) = self.unsafe_to_delete(tenant, held).await {
+            return refusal;
+        }
+        let before: Vec<Grant> = held
+            .tenant_wide
+            .iter()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(r, s)| Grant {
+                resource: r.clone(),
+                scopes: s.iter().cloned().collect(),
+            })
+            .collect();
+        let mut union: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for g in &m.grants {
+            union.insert(g.resource.clone(), g.scopes.clone());
+        }
+        for g in &before {
+            let entry = union.entry(g.resource.clone()).or_default();
+            for s in &g.scopes {
+                if !entry.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                    entry.push(s.clone());
+                }
+            }
+        }
+        let union: Vec<(Grant, bool)> = union
+            .into_iter()
+            .map(|(resource, scopes)| (Grant { resource, scopes }, true))
+            .collect();
+        let mut notes = Vec::new();
+        if let Err(e) = self.pc.delete_consent(tenant, &m.application_id).await {
+            // A lost answer (a timeout, a 5xx, or a 404 on the retry of a DELETE that did
+            // happen) may hide a deletion: then re-post, which is safe, rather than claim that
+            // nothing changed. A clear refusal means nothing was deleted.
+            let maybe_deleted = match &e {
+                RemoteError::Api(ApiError::Network { .. }) => true,
+                RemoteError::Api(a) => matches!(a.status(), Some(404 | 500..=599)),
+                RemoteError::Auth(_) => false,
+            };
+            if !maybe_deleted {
+                let code = classify(&e, "");
+                return Outcome::failed(
+                    code,
+                    format!(
+                        "could not delete the consent to re-grant it (nothing changed): {}",
+                        explain(code, &e)
+                    ),
+                    Vec::new(),
+                );
+            }
+            notes.push(format!(
+                "the DELETE's answer was lost ({e}); the consent may be gone, so every grant is posted again"
+            ));
+        }
+        let Posting {
+            results,
+            posted,
+            failure,
+        } = self
+            .post_all(tenant, &union, Status::Regranted, false)
+            .await;
+        let reposted: BTreeSet<String> = posted.iter().map(|(g, _)| g.resource.clone()).collect();
+        // What the tenant held before and has not got back.
+        let lost: Vec<(Grant, bool)> = before
+            .iter()
+            .filter(|g| !reposted.contains(&g.resource))
+            .map(|g| (g.clone(), true))
+            .collect();
+        if !lost.is_empty() {
+            let restore = self.post_all(tenant, &lost, Status::Regranted, true).await;
+            let still_lost: Vec<String> = restore
+                .results
+                .iter()
+                .filter(|r| r.status == Status::Failed)
+                .map(|r| {
+                    let label = alias_of(&r.resource).unwrap_or(&r.resource);
+                    format!("{label}: {}", r.scopes.join(" "))
+                })
+                .collect();
+            let cause = failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            let error = if still_lost.is_empty() {
+                failure.map(|f| {
+                    Failure::new(
+                        f.code,
+                        format!("{}; the grants held before were posted back", f.message),
+                    )
+                })
+            } else {
+                Some(Failure::new(
+                    FailureCode::RegrantFailed,
+                    format!(
+                        "ACT NOW: the consent was deleted and could not be restored; this tenant has LOST these delegated grants: {}. Cause: {cause}. Grant them again (csp consent --force once the cause is fixed) before anything that depends on them runs",
+                        still_lost.join("; ")
+                    ),
+                ))
+            };
+            return Outcome::new(Status::Failed, results, error);
+        }
+        let reposted_grants: Vec<Grant> = posted.into_iter().map(|(g, _)| g).collect();
+        let verified = self.verify(tenant, &reposted_grants).await;
+        let status = match verified.status {
+            Status::Granted => Status::Regranted,
+            other => other,
+        };
+        // The POST's own failure says more than a verification of what was not posted.
+        let error = failure.or(verified.error);
+        let mut outcome = Outcome::new(status, results, error);
+        outcome.warnings = verified.warnings;
+        outcome.warnings.extend(notes);
+        outcome
+    }
+
+    /// Before `--force` deletes: what could not be restored afterwards. Microsoft does not say
+    /// whether the DELETE removes only the delegated grants or the service principal too; if
+    /// it removes the service principal, per-user consents and application permissions go
+    /// with it, and csp can restore neither: refuse rather than risk them.
+    async fn unsafe_to_delete(&self, tenant: &str, held: &Held) -> Option<Outcome> {
         if !held.unidentified.is_empty() {
-            return failed(
-                "remote_error",
+            return Some(Outcome::failed(
+                FailureCode::RemoteError,
                 format!(
                     "the app holds grants on resources csp cannot identify (service principals {}); nothing was deleted",
                     held.unidentified.join(", ")
                 ),
                 Vec::new(),
-            );
+            ));
         }
-        // Microsoft does not say whether the DELETE removes only the delegated grants or the
-        // service principal too (API.md §3.2, UNCONFIRMED). If it removes the service
-        // principal, per-user consents and application permissions go with it, and csp can
-        // restore neither: refuse rather than risk them.
         let mut at_risk: Vec<String> = held
             .scopes
             .iter()
@@ -482,193 +567,34 @@ impl Reconciler<'_> {
                         .map(|r| format!("application permission {r}")),
                 ),
                 Err(e) => {
-                    let mut o = self.read_failure(&e);
-                    if let Some(f) = o.error.as_mut() {
-                        f.message = format!(
-                            "{}; --force checks the app's application permissions before it deletes anything, so nothing was deleted",
-                            f.message
-                        );
-                    }
-                    return o;
+                    return Some(read_failure(
+                        &e,
+                        "; --force checks the app's application permissions before it deletes anything, so nothing was deleted",
+                    ));
                 }
             }
         }
-        if !at_risk.is_empty() {
-            return failed(
-                "force_unsafe",
+        (!at_risk.is_empty()).then(|| {
+            Outcome::failed(
+                FailureCode::ForceUnsafe,
                 format!(
                     "--force would delete the consent, which may take the app's service principal with it, and csp could not restore: {}. Nothing was deleted. Add the missing scopes to the tenant-wide grant with Graph instead (PATCH /oauth2PermissionGrants/{{id}}), or remove these first",
                     at_risk.join("; ")
                 ),
                 Vec::new(),
-            );
-        }
-        let before: Vec<Grant> = held
-            .tenant_wide
-            .iter()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(r, s)| Grant {
-                resource: r.clone(),
-                scopes: s.iter().cloned().collect(),
-            })
-            .collect();
-        let mut union: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for g in &m.grants {
-            union.insert(g.resource.clone(), g.scopes.clone());
-        }
-        for g in &before {
-            let entry = union.entry(g.resource.clone()).or_default();
-            for s in &g.scopes {
-                if !entry.iter().any(|x| x.eq_ignore_ascii_case(s)) {
-                    entry.push(s.clone());
-                }
-            }
-        }
-        let union: Vec<Grant> = union
-            .into_iter()
-            .map(|(resource, scopes)| Grant { resource, scopes })
-            .collect();
-        let mut notes = Vec::new();
-        if let Err(e) = self.pc.delete_consent(tenant, &m.application_id).await {
-            // A lost answer (a timeout, a 5xx, or a 404 on the retry of a DELETE that did
-            // happen) may hide a deletion: then re-post, which is safe, rather than claim that
-            // nothing changed. A clear refusal means nothing was deleted.
-            let maybe_deleted = match &e {
-                RemoteError::Api(ApiError::Network { .. }) => true,
-                RemoteError::Api(a) => matches!(a.status(), Some(404 | 500..=599)),
-                RemoteError::Auth(_) => false,
-            };
-            if !maybe_deleted {
-                let code = classify(&e, "");
-                let mut o = failed(
-                    code,
-                    format!(
-                        "could not delete the consent to re-grant it (nothing changed): {}",
-                        explain(code, &e)
-                    ),
-                    Vec::new(),
-                );
-                o.stop_run = stops_run(code);
-                return o;
-            }
-            notes.push(format!(
-                "the DELETE's answer was lost ({e}); the consent may be gone, so every grant is posted again"
-            ));
-        }
-        let mut results = Vec::new();
-        let mut reposted: BTreeSet<String> = BTreeSet::new();
-        let mut failure: Option<Failure> = None;
-        let mut stop_run = false;
-        for g in &union {
-            if failure
-                .as_ref()
-                .is_some_and(|f| f.code != "resource_missing")
-            {
-                results.push(result(g, Status::Failed, Some("not_attempted".into())));
-                continue;
-            }
-            match self
-                .pc
-                .post_consent(tenant, &m.application_id, &m.display_name, g)
-                .await
-            {
-                Ok(_) => {
-                    reposted.insert(g.resource.clone());
-                    results.push(result(g, Status::Regranted, None));
-                }
-                Err(e) => {
-                    let code = classify(&e, &g.resource);
-                    stop_run |= stops_run(code);
-                    results.push(result(g, Status::Failed, Some(code.to_string())));
-                    failure.get_or_insert(Failure {
-                        code,
-                        message: format!("{}: {}", g.label(), explain(code, &e)),
-                    });
-                }
-            }
-        }
-        // What the tenant held before and has not got back.
-        let lost: Vec<&Grant> = before
-            .iter()
-            .filter(|g| !reposted.contains(&g.resource))
-            .collect();
-        if !lost.is_empty() {
-            let mut still_lost = Vec::new();
-            for g in lost {
-                if self
-                    .pc
-                    .post_consent(tenant, &m.application_id, &m.display_name, g)
-                    .await
-                    .is_err()
-                {
-                    still_lost.push(format!("{}: {}", g.label(), g.scopes.join(" ")));
-                }
-            }
-            let cause = failure
-                .as_ref()
-                .map(|f| f.message.clone())
-                .unwrap_or_default();
-            if !still_lost.is_empty() {
-                return Outcome {
-                    status: Status::Failed,
-                    grants: results,
-                    error: Some(Failure {
-                        code: "regrant_failed",
-                        message: format!(
-                            "ACT NOW: the consent was deleted and could not be restored; this tenant has LOST these delegated grants: {}. Cause: {cause}. Grant them again (csp consent --force once the cause is fixed) before anything that depends on them runs",
-                            still_lost.join("; ")
-                        ),
-                    }),
-                    warnings: Vec::new(),
-                    stop_run,
-                };
-            }
-            return Outcome {
-                status: Status::Failed,
-                grants: results,
-                error: failure.map(|f| Failure {
-                    code: f.code,
-                    message: format!("{}; the grants held before were posted back", f.message),
-                }),
-                warnings: Vec::new(),
-                stop_run,
-            };
-        }
-        let reposted_grants: Vec<Grant> = union
-            .iter()
-            .filter(|g| reposted.contains(&g.resource))
-            .cloned()
-            .collect();
-        let mut outcome = self.verify(tenant, &reposted_grants).await;
-        if outcome.status == Status::Granted {
-            outcome.status = Status::Regranted;
-        }
-        if let Some(f) = failure {
-            // The POST's own failure says more than a verification of what was not posted.
-            outcome.status = Status::Failed;
-            outcome.error = Some(f);
-        }
-        outcome.warnings.extend(notes);
-        outcome.grants = results;
-        outcome.stop_run |= stop_run;
-        outcome
+            )
+        })
     }
 
-    /// Reads the grants back until `expected` is all there, or the verify timeout passes.
+    /// Reads the grants back until `expected` is all there, or the verify timeout passes. The
+    /// outcome carries only a status, an error and warnings; callers add the grants.
     async fn verify(&self, tenant: &str, expected: &[Grant]) -> Outcome {
-        let ok = |status| Outcome {
-            status,
-            grants: Vec::new(),
-            error: None,
-            warnings: Vec::new(),
-            stop_run: false,
-        };
         let Some(timeout) = self
             .options
             .verify_timeout
             .filter(|_| self.options.can_read_back)
         else {
-            return ok(Status::GrantedUnverified);
+            return Outcome::new(Status::GrantedUnverified, Vec::new(), None);
         };
         // New scopes only appear in newly issued tokens.
         self.tokens.forget_tenant(tenant);
@@ -695,25 +621,25 @@ impl Reconciler<'_> {
                         })
                         .collect();
                     if lacking.is_empty() {
-                        return ok(Status::Granted);
+                        return Outcome::new(Status::Granted, Vec::new(), None);
                     }
                     last = lacking.join("; ");
                 }
                 Err(ReadbackError::NotConsented) => {
                     last = "the tenant still refuses the app's token (AADSTS65001)".into();
                 }
-                Err(ReadbackError::Remote(e)) => last = crate::CliError::from(e).to_string(),
+                Err(ReadbackError::Remote(e)) => last = e.to_string(),
             }
             // A fresh token next time: the last one may predate the grant.
             self.tokens.forget_tenant(tenant);
             if (self.interrupted)() {
-                let mut o = ok(Status::GrantedUnverified);
+                let mut o = Outcome::new(Status::GrantedUnverified, Vec::new(), None);
                 o.warnings.push("verification interrupted".into());
                 return o;
             }
             if started.elapsed() + wait > timeout {
-                return failed(
-                    "not_verified",
+                return Outcome::failed(
+                    FailureCode::NotVerified,
                     format!(
                         "Partner Center accepted the consent, but it did not show in the tenant within {} s ({last}); Microsoft can take minutes to propagate: run again later, or raise --verify-timeout",
                         timeout.as_secs()
@@ -725,6 +651,27 @@ impl Reconciler<'_> {
             wait = (wait * 2).min(Duration::from_secs(15));
         }
     }
+}
+
+/// A customer whose state could not be read: nothing was changed.
+fn read_failure(e: &RemoteError, suffix: &str) -> Outcome {
+    let code = match e {
+        RemoteError::Auth(a) if matches!(a.aadsts(), Some(50020 | 50177)) => {
+            FailureCode::GdapMissing
+        }
+        other => classify(other, ""),
+    };
+    let explained = match code {
+        FailureCode::GdapMissing => format!(
+            "{e}; the partner user has no access to this tenant: no active GDAP relationship reaches it, or the user is not in the security group assigned to it"
+        ),
+        _ => explain(code, e),
+    };
+    Outcome::failed(
+        code,
+        format!("could not read what the app holds in the tenant: {explained}{suffix}"),
+        Vec::new(),
+    )
 }
 
 /// Warnings for scopes the app holds beyond the manifest.
