@@ -17,7 +17,7 @@ impl TenantRef {
         if let Some(id) = parse_guid(s) {
             Some(TenantRef::Id(id))
         } else {
-            parse_domain(s).map(TenantRef::Domain)
+            parse_domain(s).ok().map(TenantRef::Domain)
         }
     }
 
@@ -45,16 +45,26 @@ pub fn parse_guid(s: &str) -> Option<String> {
         .map(|u| u.hyphenated().to_string())
 }
 
-/// An ASCII domain name: at least two labels of letters, digits and hyphens, 1–63 characters
-/// each without a leading or trailing hyphen, 253 characters at most. Returned lowercase.
-pub fn parse_domain(s: &str) -> Option<String> {
-    let d = s.trim().trim_end_matches('.').to_ascii_lowercase();
-    if d.is_empty() || d.len() > 253 {
-        return None;
+/// A domain name as Microsoft stores it, or why the text is not one: internationalised names
+/// converted to ASCII (IDNA, strict), lowercase, at least two labels of letters, digits and
+/// hyphens, 1–63 characters each without a leading or trailing hyphen, 253 characters at most.
+/// The one validation of a domain: command-line arguments, import rows and stored mappings all
+/// pass through it.
+pub fn parse_domain(s: &str) -> Result<String, String> {
+    let raw = s.trim().trim_end_matches('.');
+    if raw.is_empty() {
+        return Err("the domain is empty".into());
     }
-    let labels: Vec<&str> = d.split('.').collect();
-    if labels.len() < 2 {
-        return None;
+    let invalid = || {
+        format!(
+            "{raw:?} is not a valid domain name (labels of letters, digits and hyphens, at least two)"
+        )
+    };
+    let d = idna::domain_to_ascii_strict(raw)
+        .map_err(|_| invalid())?
+        .to_ascii_lowercase();
+    if d.len() > 253 {
+        return Err(invalid());
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -63,7 +73,11 @@ pub fn parse_domain(s: &str) -> Option<String> {
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    labels.iter().all(|l| label_ok(l)).then_some(d)
+    let labels: Vec<&str> = d.split('.').collect();
+    if labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {
+        return Err(invalid());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -83,13 +97,34 @@ mod tests {
 
     #[test]
     fn domains_follow_the_letter_digit_hyphen_rule() {
-        assert_eq!(parse_domain("Contoso.COM").as_deref(), Some("contoso.com"));
-        assert!(parse_domain("contoso").is_none());
-        assert!(parse_domain("-bad.com").is_none());
-        assert!(parse_domain("bad-.com").is_none());
-        assert!(parse_domain("a..com").is_none());
-        assert!(parse_domain("sp ace.com").is_none());
-        assert!(parse_domain(&format!("{}.com", "a".repeat(64))).is_none());
+        assert_eq!(parse_domain("Contoso.COM.").as_deref(), Ok("contoso.com"));
+        for bad in [
+            "",
+            "contoso",
+            "-bad.com",
+            "bad-.com",
+            "a..com",
+            "sp ace.com",
+            "under_score.com",
+            "https://contoso.com",
+        ] {
+            assert!(parse_domain(bad).is_err(), "{bad}");
+        }
+        assert!(parse_domain(&format!("{}.com", "a".repeat(64))).is_err());
+        assert!(parse_domain(&format!("{}.com", "a.".repeat(126))).is_err());
+    }
+
+    #[test]
+    fn internationalised_domains_are_stored_in_ascii_everywhere() {
+        // The same answer whichever command reads it: `--tenant`, `--customer` or a mapping.
+        assert_eq!(
+            parse_domain("Bücher.example").as_deref(),
+            Ok("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            TenantRef::parse("bücher.example"),
+            Some(TenantRef::Domain("xn--bcher-kva.example".into()))
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod consent;
 pub mod context;
+pub mod customer_check;
 pub mod environment;
 pub mod error;
 pub mod failure;

@@ -64,19 +64,8 @@ pub fn validate_client(raw: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// A domain as Microsoft stores it: IDNA (strict) to ASCII, lowercase, letters-digits-hyphens
-/// labels of 1–63 characters, at least two labels, 253 characters at most.
-pub fn validate_domain(raw: &str) -> Result<String, String> {
-    let raw = raw.trim().trim_end_matches('.');
-    if raw.is_empty() {
-        return Err("the domain is empty".into());
-    }
-    let ascii = idna::domain_to_ascii_strict(raw)
-        .map_err(|_| format!("{raw:?} is not a valid domain name"))?;
-    ids::parse_domain(&ascii).ok_or_else(|| {
-        format!("{raw:?} is not a valid domain name (labels of letters, digits and hyphens, at least two)")
-    })
-}
+/// Why a domain is refused: the one domain validation, `ids::parse_domain`.
+pub use crate::ids::parse_domain as validate_domain;
 
 /// The mappings in memory, sorted by client.
 #[derive(Debug, Default, Clone)]

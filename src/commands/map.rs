@@ -8,19 +8,15 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use serde::Serialize;
-use tokio::sync::OnceCell;
 
 use crate::cli::{MapArgs, MapCommand, MapImportArgs, MapRemoveArgs, MapSuggestArgs};
 use crate::context::Context;
+use crate::customer_check::{Checked, CustomerCheck, Refusal};
 use crate::error::CliError;
-use crate::graph::Graph;
-use crate::graph::model::GdapRelationship;
-use crate::http::{ApiError, RemoteError};
+use crate::failure::{Failure, FailureCode};
 use crate::mapping::{self, Conflict, Mapping, MappingStore, Upserted};
 use crate::name_match;
 use crate::output::Render;
-use crate::partner_center::PartnerCenter;
-use crate::tenant_lookup::{LookupError, TenantLookup};
 
 pub async fn run(ctx: &Context, args: &MapArgs) -> Result<(), CliError> {
     match &args.command {
@@ -44,158 +40,37 @@ fn store(ctx: &Context) -> MappingStore {
     MappingStore::new(&ctx.settings.mappings_path)
 }
 
-// ---------- checking a client and a domain ----------
+// ---------- what a refusal means here ----------
 
-/// Why one mapping could not be made. `code` is the JSON error code.
-#[derive(Debug)]
-struct Refusal {
-    code: &'static str,
-    message: String,
-    hint: Option<String>,
-    /// The run must stop (Partner Center requires MFA): every other call would fail alike.
-    fatal: Option<CliError>,
-}
-
-impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>, hint: Option<&str>) -> Self {
-        Refusal {
-            code,
-            message: message.into(),
-            hint: hint.map(str::to_string),
-            fatal: None,
+/// What to do about a refused mapping, by its code.
+fn hint_for(code: FailureCode) -> Option<&'static str> {
+    match code {
+        FailureCode::UnknownDomain => {
+            Some("check the spelling; use a domain the client's tenant has verified")
         }
-    }
-
-    fn from_remote(e: RemoteError) -> Self {
-        let err = CliError::from(e);
-        let code = match &err {
-            CliError::Remote(RemoteError::Api(a)) if a.is_mfa_required() => "mfa_required",
-            CliError::Remote(RemoteError::Api(ApiError::Throttled { .. })) => "throttled",
-            _ => "remote_error",
-        };
-        let mut r = Refusal::new(code, err.to_string(), None);
-        r.hint = err.hint();
-        if err.exit_code() == crate::ExitCode::NotSignedIn {
-            r.fatal = Some(err);
+        FailureCode::NotACustomer => {
+            Some("check the domain; a customer reached through GDAP needs an active relationship")
         }
-        r
-    }
-
-    /// For a single `csp map`: the exit code the refusal deserves.
-    fn into_error(self) -> CliError {
-        if let Some(fatal) = self.fatal {
-            return fatal;
-        }
-        match self.code {
-            "invalid_input" | "unknown_domain" => CliError::Usage {
-                message: self.message,
-                hint: self.hint,
-            },
-            _ => CliError::Refused {
-                message: self.message,
-                hint: self.hint,
-            },
-        }
+        FailureCode::Conflict => Some("pass --replace to replace the existing mapping"),
+        _ => None,
     }
 }
 
-/// A client and domain that passed every check.
-#[derive(Debug, Clone)]
-struct Checked {
-    customer: String,
-    domain: String,
-    tenant_id: String,
-    name: String,
-}
-
-/// The services a check needs, with the GDAP relationships read once per run.
-struct Checker {
-    lookup: TenantLookup,
-    pc: PartnerCenter,
-    graph: Graph,
-    gdap: OnceCell<Result<Vec<GdapRelationship>, String>>,
-}
-
-impl Checker {
-    async fn new(ctx: &Context) -> Result<Self, CliError> {
-        Ok(Checker {
-            lookup: ctx.tenant_lookup()?,
-            pc: ctx.partner_center().await?,
-            graph: ctx.graph().await?,
-            gdap: OnceCell::new(),
-        })
+/// For a single `csp map`: the error, hint and exit code a refusal deserves.
+fn refusal_error(r: Refusal) -> CliError {
+    if let Some(remote) = r.remote {
+        return CliError::from(remote);
     }
-
-    async fn check(&self, raw_customer: &str, raw_domain: &str) -> Result<Checked, Refusal> {
-        let customer = mapping::validate_client(raw_customer)
-            .map_err(|m| Refusal::new("invalid_input", m, None))?;
-        let domain = mapping::validate_domain(raw_domain)
-            .map_err(|m| Refusal::new("invalid_input", m, None))?;
-        let tenant_id = match self.lookup.tenant_of(&domain).await {
-            Ok(t) => t,
-            Err(e @ LookupError::UnknownDomain { .. }) => {
-                return Err(Refusal::new(
-                    "unknown_domain",
-                    e.to_string(),
-                    Some("check the spelling; use a domain the client's tenant has verified"),
-                ));
-            }
-            Err(LookupError::Api(e)) => return Err(Refusal::from_remote(e.into())),
-            Err(e) => return Err(Refusal::new("remote_error", e.to_string(), None)),
-        };
-        let name = self.customer_name(&tenant_id, &domain).await?;
-        Ok(Checked {
-            customer,
-            domain,
-            tenant_id,
-            name,
-        })
-    }
-
-    /// The company name, if `tenant_id` is the partner's customer in Partner Center or through
-    /// an active GDAP relationship.
-    async fn customer_name(&self, tenant_id: &str, domain: &str) -> Result<String, Refusal> {
-        match self.pc.customer(tenant_id).await {
-            Ok(c) => return Ok(c.name()),
-            // Not a Partner Center customer (404/60003, 403/20002): it may still be a GDAP one.
-            Err(RemoteError::Api(e))
-                if matches!(e.status(), Some(403 | 404)) && !e.is_mfa_required() => {}
-            Err(e) => return Err(Refusal::from_remote(e)),
-        }
-        let relationships = self
-            .gdap
-            .get_or_init(|| async {
-                self.graph
-                    .gdap_relationships()
-                    .await
-                    .map_err(|e| CliError::from(e).to_string())
-            })
-            .await;
-        let relationships = match relationships {
-            Ok(r) => r,
-            Err(reason) => {
-                return Err(Refusal::new(
-                    "not_a_customer",
-                    format!(
-                        "{domain} belongs to tenant {tenant_id}, which is not a Partner Center customer, and the GDAP relationships could not be read: {reason}"
-                    ),
-                    Some(
-                        "the partner app needs DelegatedAdminRelationship.Read.All (delegated) to find GDAP-only customers",
-                    ),
-                ));
-            }
-        };
-        relationships
-            .iter()
-            .find(|r| r.is_active() && r.tenant_id().as_deref() == Some(tenant_id))
-            .map(|r| r.customer_name().unwrap_or_default().to_string())
-            .ok_or_else(|| {
-                Refusal::new(
-                    "not_a_customer",
-                    format!("{domain} belongs to tenant {tenant_id}, which is not one of your customers (no Partner Center relationship, no active GDAP relationship)"),
-                    Some("check the domain; a customer reached through GDAP needs an active relationship"),
-                )
-            })
+    let hint = hint_for(r.code).map(str::to_string);
+    match r.code {
+        FailureCode::InvalidInput | FailureCode::UnknownDomain => CliError::Usage {
+            message: r.message,
+            hint,
+        },
+        _ => CliError::Refused {
+            message: r.message,
+            hint,
+        },
     }
 }
 
@@ -210,11 +85,20 @@ fn conflict_refusal(c: &Conflict) -> Refusal {
             existing.tenant_id, existing.customer
         ),
     };
-    Refusal::new(
-        "conflict",
-        message,
-        Some("pass --replace to replace the existing mapping"),
-    )
+    Refusal::new(FailureCode::Conflict, message)
+}
+
+async fn checker(ctx: &Context, bulk: bool) -> Result<CustomerCheck, CliError> {
+    let (lookup, pc, graph) = (
+        ctx.tenant_lookup()?,
+        ctx.partner_center().await?,
+        ctx.graph().await?,
+    );
+    Ok(if bulk {
+        CustomerCheck::listed(lookup, pc, graph).await?
+    } else {
+        CustomerCheck::new(lookup, pc, graph)
+    })
 }
 
 fn now() -> String {
@@ -285,14 +169,14 @@ async fn map_one(
     // Bad input is refused before any sign-in or network call.
     mapping::validate_client(customer).map_err(|m| CliError::usage(m, None))?;
     mapping::validate_domain(domain).map_err(|m| CliError::usage(m, None))?;
-    let checker = Checker::new(ctx).await?;
-    let checked = checker
+    let checked = checker(ctx, false)
+        .await?
         .check(customer, domain)
         .await
-        .map_err(Refusal::into_error)?;
+        .map_err(refusal_error)?;
     let new = record(&checked);
     let outcome = store.update(|ms| ms.upsert(new.clone(), replace))?;
-    let status = outcome.map_err(|c| conflict_refusal(&c).into_error())?;
+    let status = outcome.map_err(|c| refusal_error(conflict_refusal(&c)))?;
     let stored = store
         .load()?
         .client(&checked.customer)
@@ -376,13 +260,7 @@ struct RowReport {
     status: &'static str,
     tenant_id: Option<String>,
     name: Option<String>,
-    error: Option<RowError>,
-}
-
-#[derive(Debug, Serialize)]
-struct RowError {
-    code: &'static str,
-    message: String,
+    error: Option<Failure>,
 }
 
 #[derive(Debug, Serialize)]
@@ -474,7 +352,7 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
         ctx.note(&format!("{} has no rows to import", args.file.display()));
         return super::emit(ctx, &ImportReport(Vec::new()));
     }
-    let checker = Arc::new(Checker::new(ctx).await?);
+    let checker = Arc::new(checker(ctx, true).await?);
     let progress = super::progress::bar(ctx, rows.len() as u64, "checking");
     let checked: Vec<(Row, Result<Checked, Refusal>)> = futures::stream::iter(rows.clone())
         .map(|row| {
@@ -491,10 +369,11 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
         .await;
     progress.finish_and_clear();
 
-    // A Partner Center that wants MFA refuses every row alike: stop, as the contract says.
-    let fatal = checked
-        .iter()
-        .position(|(_, r)| matches!(r, Err(Refusal { fatal: Some(_), .. })));
+    // A Partner Center that wants MFA, or a dead sign-in, refuses every row alike: stop.
+    let fatal = checked.iter().find_map(|(_, r)| match r {
+        Err(refusal) if refusal.code.stops_run() => Some(refusal.code),
+        _ => None,
+    });
 
     // Apply the rows that checked out, in file order, under one lock.
     let mut reports: Vec<RowReport> = Vec::new();
@@ -503,14 +382,10 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
             for (row, result) in &checked {
                 let report = match result {
                     Err(refusal) => failed(row, None, refusal),
-                    Ok(_) if fatal.is_some() => failed(
+                    Ok(_) if let Some(code) = fatal => failed(
                         row,
                         None,
-                        &Refusal::new(
-                            "mfa_required",
-                            "not mapped: the run stopped because Partner Center requires MFA",
-                            None,
-                        ),
+                        &Refusal::new(code, "not mapped: the run stopped (see the other rows)"),
                     ),
                     Ok(c) => match ms.upsert(record(c), args.replace) {
                         Ok(u) => RowReport {
@@ -532,24 +407,15 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
             Ok::<(), ()>(())
         })?
         .ok();
-    let failed_count = reports.iter().filter(|r| r.status == "failed").count();
     let total = reports.len();
-    super::emit(ctx, &ImportReport(reports))?;
-    let fatal_error = fatal
-        .and_then(|i| checked.into_iter().nth(i))
-        .and_then(|(_, result)| result.err())
-        .and_then(|refusal| refusal.fatal);
-    if let Some(e) = fatal_error {
-        return Err(e);
-    }
-    if failed_count > 0 {
-        return Err(CliError::Partial {
-            failed: failed_count,
-            total,
-            what: "rows failed",
-        });
-    }
-    Ok(())
+    let report = ImportReport(reports);
+    super::emit(ctx, &report)?;
+    CliError::for_run(
+        report.0.iter().filter_map(|r| r.error.as_ref()),
+        total,
+        "rows failed",
+        false,
+    )
 }
 
 fn failed(row: &Row, tenant: Option<&String>, refusal: &Refusal) -> RowReport {
@@ -560,10 +426,7 @@ fn failed(row: &Row, tenant: Option<&String>, refusal: &Refusal) -> RowReport {
         status: "failed",
         tenant_id: tenant.cloned(),
         name: None,
-        error: Some(RowError {
-            code: refusal.code,
-            message: refusal.message.clone(),
-        }),
+        error: Some(Failure::new(refusal.code, refusal.message.clone())),
     }
 }
 

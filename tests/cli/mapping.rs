@@ -91,6 +91,28 @@ async fn world() -> (TestEnv, MockServer, MockServer) {
     pc_knows(&pc, CONTOSO, "Contoso Ltd").await;
     pc_knows(&pc, FABRIKAM, "Fabrikam, Inc.").await;
     pc_does_not_know(&pc, STRANGER).await;
+    // `map import` checks rows against one listing of every customer.
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(
+            vec![
+                pc_customer(
+                    CONTOSO,
+                    "Contoso Ltd",
+                    "contoso.onmicrosoft.com",
+                    "reseller",
+                ),
+                pc_customer(
+                    FABRIKAM,
+                    "Fabrikam, Inc.",
+                    "fabrikam.onmicrosoft.com",
+                    "reseller",
+                ),
+            ],
+            None,
+        )))
+        .mount(&pc)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/customers/{NORTHWIND}")))
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
@@ -434,6 +456,7 @@ async fn an_import_file_without_the_header_changes_nothing() {
 #[tokio::test]
 async fn suggestions_pair_names_and_their_csv_imports() {
     let (env, pc, _graph) = world().await;
+    // Replaces the world's listing.
     Mock::given(method("GET"))
         .and(path("/v1/customers"))
         .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(
@@ -455,6 +478,7 @@ async fn suggestions_pair_names_and_their_csv_imports() {
             ],
             None,
         )))
+        .with_priority(1)
         .mount(&pc)
         .await;
     let clients = env.config_dir().join("clients.txt");
@@ -619,16 +643,17 @@ async fn domains_resolves_a_mapped_client() {
 }
 
 #[tokio::test]
-async fn mfa_required_stops_an_import() {
+async fn mfa_required_stops_an_import_before_any_row() {
     let (env, pc, _graph) = TestEnv::signed_in_with_apis().await;
     owns(&env, "contoso.com", CONTOSO).await;
     Mock::given(method("GET"))
-        .and(path(format!("/v1/customers/{CONTOSO}")))
+        .and(path("/v1/customers"))
         .respond_with(
             ResponseTemplate::new(401).set_body_json(
                 json!({"code": "900421", "description": "MFA required", "source": "x"}),
             ),
         )
+        .expect(1)
         .mount(&pc)
         .await;
     let csv = env.config_dir().join("c.csv");
@@ -637,6 +662,34 @@ async fn mfa_required_stops_an_import() {
         .run(&["map", "import", csv.to_str().unwrap(), "-o", "json"])
         .await;
     out.assert_code(4);
-    assert_eq!(out.json()[0]["error"]["code"], "mfa_required");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("hint: Partner Center requires multi-factor authentication"),
+        "{}",
+        out.stderr
+    );
     assert!(!mappings_path(&env).exists());
+}
+
+#[tokio::test]
+async fn an_import_reads_the_customer_list_once_not_once_per_row() {
+    let (env, pc, _graph) = world().await;
+    let csv = env.config_dir().join("c.csv");
+    std::fs::write(
+        &csv,
+        "customer,domain\nContoso,contoso.com\nFabrikam,fabrikam.com\n",
+    )
+    .unwrap();
+    env.run(&["map", "import", csv.to_str().unwrap(), "-o", "json"])
+        .await
+        .assert_code(0);
+    let reads: Vec<String> = pc
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(reads, ["/v1/customers"], "one listing, no per-tenant read");
 }
