@@ -45,6 +45,8 @@ pub struct ProfileConfig {
     pub tenant_id: Option<String>,
     /// Who signed in (display only).
     pub user: Option<String>,
+    /// The app the stored sign-in was issued to (a refresh token works only with its app).
+    pub sign_in_client_id: Option<String>,
     pub cloud: Option<Cloud>,
     /// Where the refresh token lives; remembered so `--insecure-storage` once is enough.
     pub token_store: Option<StoreKind>,

@@ -15,7 +15,7 @@ use crate::partner_center::PartnerCenter;
 use crate::secrets::{
     EnvStore, FileStore, KeyringStore, SecretStore, SecretVault, StoreKind, StoredSecrets,
 };
-use crate::settings::Settings;
+use crate::settings::{Origin, Settings, SignIn, SignInFlags, Sourced};
 use crate::tenant_lookup::TenantLookup;
 
 pub struct Context {
@@ -60,23 +60,37 @@ impl Context {
         self
     }
 
-    /// Which store holds the sign-in: `CSP_REFRESH_TOKEN` (the environment) wins, then
-    /// `--insecure-storage`, then `CSP_TOKEN_STORE`, then the profile's remembered choice, then
-    /// the OS keyring.
-    pub fn store_kind(&self, insecure_storage: bool) -> StoreKind {
+    /// The sign-in settings of a command without sign-in flags (`Settings::sign_in`). An
+    /// injected store replaces whichever the settings would pick.
+    pub fn sign_in(&self) -> SignIn {
+        let mut sign_in = self
+            .settings
+            .sign_in(&SignInFlags::default())
+            .expect("settings without flags were validated when they were resolved");
         if let Some(store) = &self.injected_store {
-            return store.kind();
+            sign_in.store = Sourced {
+                value: store.kind(),
+                origin: Origin::Default,
+            };
+            sign_in.recorded = true;
         }
-        if self.settings.env_sign_in.refresh_token.is_some() {
-            return StoreKind::Environment;
+        sign_in
+    }
+
+    /// The stored sign-in, or `None` when there is none. A keyring the profile never used is
+    /// not asked (a first run on a machine without one must not fail on it).
+    pub async fn stored_sign_in(
+        &self,
+        sign_in: &SignIn,
+    ) -> Result<Option<StoredSecrets>, CliError> {
+        if sign_in.nothing_stored() {
+            return Ok(None);
         }
-        if insecure_storage {
-            return StoreKind::File;
-        }
-        self.settings
-            .store_choice
-            .or(self.settings.profile_config().token_store)
-            .unwrap_or(StoreKind::Keyring)
+        Ok(self
+            .vault(sign_in.store.value)
+            .load()
+            .await?
+            .filter(StoredSecrets::signed_in))
     }
 
     /// The profile's secrets in the store of `kind`.
@@ -111,54 +125,39 @@ impl Context {
         Ok(client)
     }
 
-    /// The partner tenant to sign in to or redeem tokens in: `CSP_TENANT`, else the id the
-    /// profile learnt at sign-in, else the tenant it was given, else `organizations`.
-    pub fn home_tenant(&self) -> String {
-        let profile = self.settings.profile_config();
-        self.settings
-            .env_sign_in
-            .tenant
-            .clone()
-            .or(profile.tenant_id)
-            .or(profile.tenant)
-            .unwrap_or_else(|| "organizations".into())
-    }
-
     /// The token provider for the stored sign-in, built on first use. Exit 4 when there is no
     /// sign-in.
     pub async fn token_provider(&self) -> Result<Arc<TokenProvider>, CliError> {
         self.provider
             .get_or_try_init(|| async {
-                let vault = self.vault(self.store_kind(false));
-                let profile = self.settings.profile_config();
+                let sign_in = self.sign_in();
+                let not_signed_in = || AuthError::NotSignedIn {
+                    profile: self.settings.profile.clone(),
+                };
+                if sign_in.nothing_stored() {
+                    return Err(not_signed_in().into());
+                }
+                if let Some(mismatch) = sign_in.mismatch() {
+                    return Err(mismatch.into());
+                }
+                let client_id = sign_in.client_id.clone().ok_or(AuthError::NoClientId)?;
+                let vault = self.vault(sign_in.store.value);
                 let secrets = vault
                     .load()
                     .await?
                     .filter(StoredSecrets::signed_in)
-                    .ok_or_else(|| AuthError::NotSignedIn {
-                        profile: self.settings.profile.clone(),
-                    })?;
-                let client_id = self
-                    .settings
-                    .env_sign_in
-                    .client_id
-                    .clone()
-                    .or(profile.client_id)
-                    .ok_or(AuthError::NoClientId)?;
-                let client_secret = self
-                    .settings
-                    .env_sign_in
-                    .client_secret
-                    .clone()
-                    .or(secrets.client_secret.clone());
+                    .ok_or_else(not_signed_in)?;
+                let client_secret = sign_in
+                    .client_secret_or(secrets.client_secret.as_ref())
+                    .map(|s| s.value);
                 Ok::<_, CliError>(Arc::new(TokenProvider::new(
                     self.http()?,
                     AppCredentials {
-                        client_id,
+                        client_id: client_id.value,
                         client_secret,
                     },
                     self.settings.endpoints.authority.clone(),
-                    self.home_tenant(),
+                    sign_in.tenant.value,
                     self.settings.profile.clone(),
                     vault,
                     secrets,

@@ -2,17 +2,19 @@
 //! `Settings`, once, at the start of a run. Invalid input stops here (exit 2). Nothing after
 //! this point looks at flags or environment variables.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::auth::AuthError;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cloud::{self, Cloud, EndpointError, Endpoints};
 use crate::config::{ConfigError, ConfigFile, ProfileConfig};
 use crate::environment::Environment;
 use crate::http::HttpOptions;
-use crate::ids;
+use crate::ids::{self, TenantRef};
 use crate::secrets::StoreKind;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,10 @@ pub enum SettingsError {
     InvalidTokenStore(String),
     #[error("{name} is not a valid application (client) id: {value:?}")]
     InvalidClientId { name: &'static str, value: String },
+    #[error(
+        "{name} must be a tenant id, one of its domains, `organizations` or `common`: {value:?}"
+    )]
+    InvalidTenant { name: &'static str, value: String },
     #[error("cannot find a home directory for the default config dir")]
     NoConfigDir,
     #[error("{name} must be a number of seconds from 1 to 600, not {value:?}")]
@@ -125,7 +131,10 @@ impl Settings {
                     )
                 }
             },
-            tenant: env.get("CSP_TENANT").map(|t| t.trim().to_string()),
+            tenant: match env.get("CSP_TENANT") {
+                None => None,
+                Some(v) => Some(parse_tenant("CSP_TENANT", v)?),
+            },
             client_secret: env
                 .get("CSP_CLIENT_SECRET")
                 .map(|s| SecretString::from(s.to_string())),
@@ -179,6 +188,205 @@ impl Settings {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+/// Where a sign-in setting came from: said in messages, so a user knows which to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Environment(&'static str),
+    /// A key of the profile in config.toml.
+    Profile(&'static str),
+    /// What the token store holds.
+    Store,
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Environment(var) => write!(f, "{var}"),
+            Origin::Profile(key) => write!(f, "the profile's {key} in config.toml"),
+            Origin::Store => f.write_str("the token store"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A setting and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    fn new(value: T, origin: Origin) -> Self {
+        Sourced { value, origin }
+    }
+}
+
+/// The sign-in flags of the command being run (`authorize`, `setup`); empty for the others.
+#[derive(Debug, Clone, Default)]
+pub struct SignInFlags {
+    /// `--client-id`, as typed.
+    pub client_id: Option<String>,
+    /// `--tenant`, as typed.
+    pub tenant: Option<String>,
+    /// `--client-secret-stdin`, once read.
+    pub client_secret: Option<SecretString>,
+    /// A store a flag names, and the flag: `--insecure-storage` is the file store.
+    pub store: Option<(StoreKind, &'static str)>,
+}
+
+/// The partner sign-in settings of a run, resolved in one place with one precedence for every
+/// setting: the command's flag, then the environment, then the profile in config.toml, then
+/// what the token store holds (the client secret), then the default.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub profile: String,
+    /// The partner's app registration: `--client-id`, `CSP_CLIENT_ID`, `client_id`.
+    pub client_id: Option<Sourced<String>>,
+    /// The partner tenant: `--tenant`, `CSP_TENANT`, `tenant_id`, `tenant`, `organizations`.
+    pub tenant: Sourced<String>,
+    /// The app's secret from `--client-secret-stdin` or `CSP_CLIENT_SECRET`; the store's comes
+    /// last (`client_secret_or`).
+    pub client_secret: Option<Sourced<SecretString>>,
+    /// Where the sign-in lives: a flag (`--insecure-storage`), then the environment
+    /// (`CSP_REFRESH_TOKEN`, then `CSP_TOKEN_STORE`), then `token_store`, then the OS keyring.
+    pub store: Sourced<StoreKind>,
+    /// The app the stored sign-in was issued to, as the profile recorded it.
+    pub signed_in_with: Option<String>,
+    /// config.toml records that the profile keeps something in its token store.
+    pub recorded: bool,
+}
+
+impl SignIn {
+    /// The client secret: a flag's or the environment's, else the one stored with the sign-in.
+    pub fn client_secret_or(&self, stored: Option<&SecretString>) -> Option<Sourced<SecretString>> {
+        self.client_secret
+            .clone()
+            .or_else(|| stored.map(|s| Sourced::new(s.clone(), Origin::Store)))
+    }
+
+    /// True when there is nothing to read: the store is the OS keyring and the profile never
+    /// kept anything there. A machine without a usable keyring is then not asked at all.
+    pub fn nothing_stored(&self) -> bool {
+        self.store.value == StoreKind::Keyring && !self.recorded
+    }
+
+    /// The stored sign-in belongs to another app than the one csp would redeem it with (after
+    /// `csp setup` chose another app, or with a `CSP_CLIENT_ID` naming another one): Entra
+    /// would refuse it, so say what happened instead.
+    pub fn mismatch(&self) -> Option<AuthError> {
+        if self.store.value == StoreKind::Environment {
+            return None;
+        }
+        let (signed, current) = (self.signed_in_with.as_deref()?, self.client_id.as_ref()?);
+        (!signed.eq_ignore_ascii_case(&current.value)).then(|| AuthError::ClientMismatch {
+            profile: self.profile.clone(),
+            signed_in_with: signed.to_string(),
+            client_id: current.value.clone(),
+            origin: current.origin.to_string(),
+        })
+    }
+}
+
+impl Settings {
+    /// The sign-in settings for a command with these flags (see `SignIn`).
+    pub fn sign_in(&self, flags: &SignInFlags) -> Result<SignIn, SettingsError> {
+        let profile = self.profile_config();
+        let env = &self.env_sign_in;
+        let client_id = match &flags.client_id {
+            Some(raw) => Some(Sourced::new(
+                ids::parse_guid(raw).ok_or_else(|| SettingsError::InvalidClientId {
+                    name: "--client-id",
+                    value: raw.clone(),
+                })?,
+                Origin::Flag("--client-id"),
+            )),
+            None => env
+                .client_id
+                .clone()
+                .map(|c| Sourced::new(c, Origin::Environment("CSP_CLIENT_ID")))
+                .or_else(|| {
+                    profile
+                        .client_id
+                        .clone()
+                        .map(|c| Sourced::new(c, Origin::Profile("client_id")))
+                }),
+        };
+        let tenant = match &flags.tenant {
+            Some(raw) => Sourced::new(parse_tenant("--tenant", raw)?, Origin::Flag("--tenant")),
+            None => env
+                .tenant
+                .clone()
+                .map(|t| Sourced::new(t, Origin::Environment("CSP_TENANT")))
+                .or_else(|| {
+                    profile
+                        .tenant_id
+                        .clone()
+                        .map(|t| Sourced::new(t, Origin::Profile("tenant_id")))
+                })
+                .or_else(|| {
+                    profile
+                        .tenant
+                        .clone()
+                        .map(|t| Sourced::new(t, Origin::Profile("tenant")))
+                })
+                .unwrap_or_else(|| Sourced::new("organizations".into(), Origin::Default)),
+        };
+        let client_secret = flags
+            .client_secret
+            .clone()
+            .map(|s| Sourced::new(s, Origin::Flag("--client-secret-stdin")))
+            .or_else(|| {
+                env.client_secret
+                    .clone()
+                    .map(|s| Sourced::new(s, Origin::Environment("CSP_CLIENT_SECRET")))
+            });
+        let store = match flags.store {
+            Some((kind, flag)) => Sourced::new(kind, Origin::Flag(flag)),
+            None if env.refresh_token.is_some() => Sourced::new(
+                StoreKind::Environment,
+                Origin::Environment("CSP_REFRESH_TOKEN"),
+            ),
+            None => match (self.store_choice, profile.token_store) {
+                (Some(kind), _) => Sourced::new(kind, Origin::Environment("CSP_TOKEN_STORE")),
+                (None, Some(kind)) => Sourced::new(kind, Origin::Profile("token_store")),
+                (None, None) => Sourced::new(StoreKind::Keyring, Origin::Default),
+            },
+        };
+        // Profiles written before csp recorded the sign-in's app: the sign-in used client_id.
+        let signed_in_with = profile
+            .sign_in_client_id
+            .clone()
+            .or_else(|| profile.user.as_ref().and(profile.client_id.clone()));
+        Ok(SignIn {
+            profile: self.profile.clone(),
+            client_id,
+            tenant,
+            client_secret,
+            store,
+            signed_in_with,
+            recorded: profile.token_store.is_some(),
+        })
+    }
+}
+
+/// `organizations`, `common`, a tenant id or one of its domains.
+fn parse_tenant(name: &'static str, raw: &str) -> Result<String, SettingsError> {
+    let lower = raw.trim().to_ascii_lowercase();
+    if lower == "organizations" || lower == "common" {
+        return Ok(lower);
+    }
+    TenantRef::parse(raw)
+        .map(|r| r.as_str().to_string())
+        .ok_or_else(|| SettingsError::InvalidTenant {
+            name,
+            value: raw.to_string(),
+        })
 }
 
 fn http_options(env: &Environment) -> Result<HttpOptions, SettingsError> {
@@ -337,6 +545,338 @@ mod tests {
         ));
         let s = resolve(GlobalArgs::default(), &[("CSP_HTTP_TIMEOUT", "90")]).unwrap();
         assert_eq!(s.http.request_timeout, Duration::from_secs(90));
+    }
+
+    /// One row of the precedence table: what is set where, and what wins.
+    struct Row {
+        flag: Option<&'static str>,
+        env: Option<&'static str>,
+        profile: Option<&'static str>,
+        want: &'static str,
+        from: Origin,
+    }
+
+    const FLAG_APP: &str = "11111111-0000-0000-0000-000000000001";
+    const ENV_APP: &str = "22222222-0000-0000-0000-000000000002";
+    const PROFILE_APP: &str = "33333333-0000-0000-0000-000000000003";
+
+    /// Settings with `toml` as config.toml and `pairs` as the environment.
+    fn with_config(toml: &str, pairs: &[(&str, &str)]) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), toml).unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        Settings::resolve(&args, &Environment::from_pairs(pairs.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_client_id_comes_from_the_flag_then_the_environment_then_the_profile() {
+        let rows = [
+            Row {
+                flag: Some(FLAG_APP),
+                env: Some(ENV_APP),
+                profile: Some(PROFILE_APP),
+                want: FLAG_APP,
+                from: Origin::Flag("--client-id"),
+            },
+            Row {
+                flag: None,
+                env: Some(ENV_APP),
+                profile: Some(PROFILE_APP),
+                want: ENV_APP,
+                from: Origin::Environment("CSP_CLIENT_ID"),
+            },
+            Row {
+                flag: None,
+                env: None,
+                profile: Some(PROFILE_APP),
+                want: PROFILE_APP,
+                from: Origin::Profile("client_id"),
+            },
+        ];
+        for row in rows {
+            let toml = row.profile.map_or(String::new(), |p| {
+                format!("[profiles.default]\nclient_id = \"{p}\"\n")
+            });
+            let env: Vec<(&str, &str)> =
+                row.env.map(|e| ("CSP_CLIENT_ID", e)).into_iter().collect();
+            let s = with_config(&toml, &env);
+            let flags = SignInFlags {
+                client_id: row.flag.map(str::to_string),
+                ..Default::default()
+            };
+            let got = s.sign_in(&flags).unwrap().client_id.unwrap();
+            assert_eq!((got.value.as_str(), got.origin), (row.want, row.from));
+        }
+        let none = with_config("", &[])
+            .sign_in(&SignInFlags::default())
+            .unwrap();
+        assert!(none.client_id.is_none());
+        let bad = with_config("", &[]).sign_in(&SignInFlags {
+            client_id: Some("abc".into()),
+            ..Default::default()
+        });
+        assert!(matches!(
+            bad,
+            Err(SettingsError::InvalidClientId {
+                name: "--client-id",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_tenant_comes_from_the_flag_then_the_environment_then_the_profile_then_organizations() {
+        let profile = "[profiles.default]\ntenant = \"contoso.onmicrosoft.com\"\ntenant_id = \"44444444-0000-0000-0000-000000000004\"\n";
+        let rows = [
+            (
+                Some("fabrikam.com"),
+                Some("northwind.com"),
+                profile,
+                "fabrikam.com",
+                Origin::Flag("--tenant"),
+            ),
+            (
+                None,
+                Some("northwind.com"),
+                profile,
+                "northwind.com",
+                Origin::Environment("CSP_TENANT"),
+            ),
+            (
+                None,
+                None,
+                profile,
+                "44444444-0000-0000-0000-000000000004",
+                Origin::Profile("tenant_id"),
+            ),
+            (
+                None,
+                None,
+                "[profiles.default]\ntenant = \"Contoso.onmicrosoft.com\"\n",
+                "Contoso.onmicrosoft.com",
+                Origin::Profile("tenant"),
+            ),
+            (None, None, "", "organizations", Origin::Default),
+        ];
+        for (flag, env, toml, want, from) in rows {
+            let env: Vec<(&str, &str)> = env.map(|e| ("CSP_TENANT", e)).into_iter().collect();
+            let s = with_config(toml, &env);
+            let flags = SignInFlags {
+                tenant: flag.map(str::to_string),
+                ..Default::default()
+            };
+            let got = s.sign_in(&flags).unwrap().tenant;
+            assert_eq!(
+                (got.value.as_str(), got.origin),
+                (want, from),
+                "{flag:?} {env:?}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let bad = Settings::resolve(
+            &args,
+            &Environment::from_pairs([("CSP_TENANT", "not a tenant")]),
+        );
+        assert!(matches!(
+            bad,
+            Err(SettingsError::InvalidTenant {
+                name: "CSP_TENANT",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_client_secret_comes_from_the_flag_then_the_environment_then_the_store() {
+        use secrecy::ExposeSecret;
+        let stored = SecretString::from("from-store".to_string());
+        let s = with_config("", &[("CSP_CLIENT_SECRET", "from-env")]);
+        let flags = SignInFlags {
+            client_secret: Some("from-flag".to_string().into()),
+            ..Default::default()
+        };
+        let got = s
+            .sign_in(&flags)
+            .unwrap()
+            .client_secret_or(Some(&stored))
+            .unwrap();
+        assert_eq!(
+            (got.value.expose_secret(), got.origin),
+            ("from-flag", Origin::Flag("--client-secret-stdin"))
+        );
+        let got = s
+            .sign_in(&SignInFlags::default())
+            .unwrap()
+            .client_secret_or(Some(&stored))
+            .unwrap();
+        assert_eq!(
+            (got.value.expose_secret(), got.origin),
+            ("from-env", Origin::Environment("CSP_CLIENT_SECRET"))
+        );
+        let s = with_config("", &[]);
+        let got = s
+            .sign_in(&SignInFlags::default())
+            .unwrap()
+            .client_secret_or(Some(&stored))
+            .unwrap();
+        assert_eq!(
+            (got.value.expose_secret(), got.origin),
+            ("from-store", Origin::Store)
+        );
+        assert!(
+            s.sign_in(&SignInFlags::default())
+                .unwrap()
+                .client_secret_or(None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_store_comes_from_the_flag_then_the_environment_then_the_profile_then_the_keyring() {
+        let profile = "[profiles.default]\ntoken_store = \"keyring\"\n";
+        let file_flag = Some((StoreKind::File, "--insecure-storage"));
+        type StoreRow = (
+            Option<(StoreKind, &'static str)>,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            StoreKind,
+            Origin,
+        );
+        let rows: [StoreRow; 6] = [
+            (
+                file_flag,
+                &[("CSP_TOKEN_STORE", "keyring")],
+                profile,
+                StoreKind::File,
+                Origin::Flag("--insecure-storage"),
+            ),
+            (
+                None,
+                &[("CSP_REFRESH_TOKEN", "rt"), ("CSP_TOKEN_STORE", "file")],
+                profile,
+                StoreKind::Environment,
+                Origin::Environment("CSP_REFRESH_TOKEN"),
+            ),
+            (
+                None,
+                &[("CSP_TOKEN_STORE", "file")],
+                profile,
+                StoreKind::File,
+                Origin::Environment("CSP_TOKEN_STORE"),
+            ),
+            (
+                None,
+                &[],
+                profile,
+                StoreKind::Keyring,
+                Origin::Profile("token_store"),
+            ),
+            (
+                None,
+                &[],
+                "[profiles.default]\ntoken_store = \"file\"\n",
+                StoreKind::File,
+                Origin::Profile("token_store"),
+            ),
+            (None, &[], "", StoreKind::Keyring, Origin::Default),
+        ];
+        for (flag, env, toml, want, from) in rows {
+            let s = with_config(toml, env);
+            let got = s
+                .sign_in(&SignInFlags {
+                    store: flag,
+                    ..Default::default()
+                })
+                .unwrap()
+                .store;
+            assert_eq!(
+                (got.value, got.origin),
+                (want, from),
+                "{flag:?} {env:?} {toml}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_keyring_the_profile_never_used_is_not_asked() {
+        let fresh = with_config("", &[])
+            .sign_in(&SignInFlags::default())
+            .unwrap();
+        assert!(fresh.nothing_stored());
+        // Even when CSP_TOKEN_STORE names the keyring: nothing was ever stored there.
+        let named = with_config("", &[("CSP_TOKEN_STORE", "keyring")])
+            .sign_in(&SignInFlags::default())
+            .unwrap();
+        assert!(named.nothing_stored());
+        let used = with_config("[profiles.default]\ntoken_store = \"keyring\"\n", &[])
+            .sign_in(&SignInFlags::default())
+            .unwrap();
+        assert!(!used.nothing_stored());
+        let file = with_config("", &[("CSP_TOKEN_STORE", "file")])
+            .sign_in(&SignInFlags::default())
+            .unwrap();
+        assert!(!file.nothing_stored(), "a missing file answers for itself");
+    }
+
+    #[test]
+    fn a_sign_in_issued_to_another_app_is_a_mismatch() {
+        let toml = format!(
+            "[profiles.default]\nclient_id = \"{PROFILE_APP}\"\nsign_in_client_id = \"{FLAG_APP}\"\ntoken_store = \"file\"\n"
+        );
+        let s = with_config(&toml, &[]);
+        let e = s
+            .sign_in(&SignInFlags::default())
+            .unwrap()
+            .mismatch()
+            .unwrap();
+        assert!(e.to_string().contains(&format!("issued to app {FLAG_APP}, but csp now uses app {PROFILE_APP} (the profile's client_id in config.toml)")), "{e}");
+        // CSP_CLIENT_ID naming yet another app is one too, and says where it came from.
+        let s = with_config(&toml, &[("CSP_CLIENT_ID", ENV_APP)]);
+        assert!(
+            s.sign_in(&SignInFlags::default())
+                .unwrap()
+                .mismatch()
+                .unwrap()
+                .to_string()
+                .contains("(CSP_CLIENT_ID)")
+        );
+        // The same app, or a sign-in from the environment, is not.
+        let same = format!(
+            "[profiles.default]\nclient_id = \"{PROFILE_APP}\"\nsign_in_client_id = \"{PROFILE_APP}\"\n"
+        );
+        assert!(
+            with_config(&same, &[])
+                .sign_in(&SignInFlags::default())
+                .unwrap()
+                .mismatch()
+                .is_none()
+        );
+        assert!(
+            with_config(&toml, &[("CSP_REFRESH_TOKEN", "rt")])
+                .sign_in(&SignInFlags::default())
+                .unwrap()
+                .mismatch()
+                .is_none()
+        );
+        // A profile from before csp recorded it: the sign-in used client_id.
+        let legacy = format!(
+            "[profiles.default]\nclient_id = \"{PROFILE_APP}\"\nuser = \"u@contoso.com\"\n"
+        );
+        assert_eq!(
+            with_config(&legacy, &[])
+                .sign_in(&SignInFlags::default())
+                .unwrap()
+                .signed_in_with
+                .as_deref(),
+            Some(PROFILE_APP)
+        );
     }
 
     #[test]

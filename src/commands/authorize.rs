@@ -14,9 +14,10 @@ use crate::cloud::Cloud;
 use crate::config::{self, ProfileUpdate};
 use crate::context::Context;
 use crate::error::CliError;
-use crate::ids::{self, TenantRef};
+use crate::ids;
 use crate::output::{Render, or_dash};
 use crate::secrets::{StoreKind, StoredSecrets};
+use crate::settings::{Origin, SignInFlags};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,50 +67,41 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
             Some("unset CSP_REFRESH_TOKEN to sign in interactively"),
         ));
     }
-    let profile = settings.profile_config();
-    let client_id = match &args.client_id {
-        Some(id) => ids::parse_guid(id).ok_or_else(|| {
-            CliError::usage(
-                format!("--client-id must be an application (client) id, a GUID: {id:?}"),
-                None,
-            )
-        })?,
-        None => settings
-            .env_sign_in
-            .client_id
-            .clone()
-            .or(profile.client_id.clone())
-            .ok_or(AuthError::NoClientId)?,
-    };
-    let tenant = match args.tenant.as_deref() {
-        Some(t) => parse_sign_in_tenant(t)?,
-        None => settings
-            .env_sign_in
-            .tenant
-            .clone()
-            .or(profile.tenant.clone())
-            .unwrap_or_else(|| "organizations".into()),
-    };
     let stdin_secret = if args.client_secret_stdin {
         Some(read_secret(ctx)?)
     } else {
         None
     };
+    let sign_in = settings.sign_in(&SignInFlags {
+        client_id: args.client_id.clone(),
+        tenant: args.tenant.clone(),
+        client_secret: stdin_secret.clone(),
+        store: args
+            .insecure_storage
+            .then_some((StoreKind::File, "--insecure-storage")),
+    })?;
+    let client_id = sign_in
+        .client_id
+        .clone()
+        .ok_or(AuthError::NoClientId)?
+        .value;
+    let tenant = sign_in.tenant.value.clone();
 
     // Find out now, not after the user has signed in, whether the store can be used.
-    let kind = ctx.store_kind(args.insecure_storage);
+    let kind = sign_in.store.value;
     let vault = ctx.vault(kind);
     vault.check_writable().await?;
-    // A client secret `csp setup --with-secret` stored, for the same app, is used and kept.
-    let stored_secret = if profile.confidential == Some(true) {
+    // A client secret stored with the profile (`csp setup --with-secret`, or an earlier
+    // sign-in) is used after a flag's or the environment's, and kept.
+    let stored_secret = if settings.profile_config().confidential == Some(true) {
         vault.load().await?.and_then(|s| s.client_secret)
     } else {
         None
     };
-    let kept_secret = stdin_secret.clone().or(stored_secret);
-    let client_secret = kept_secret
-        .clone()
-        .or(settings.env_sign_in.client_secret.clone());
+    let kept_secret = stdin_secret.or(stored_secret.clone());
+    let client_secret = sign_in
+        .client_secret_or(stored_secret.as_ref())
+        .map(|s| s.value);
 
     let app = AppCredentials {
         client_id: client_id.clone(),
@@ -151,6 +143,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     let mut update = ProfileUpdate {
         set: vec![
             ("client_id", client_id.clone()),
+            ("sign_in_client_id", client_id.clone()),
             ("tenant", tenant.clone()),
             ("cloud", settings.cloud.to_string()),
             ("token_store", kind.to_string()),
@@ -168,8 +161,14 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     }
     config::update_profile(&settings.config_path(), &settings.profile, &update)?;
     if kind == StoreKind::File {
+        // Say why only when someone chose it: a flag or CSP_TOKEN_STORE (the sandbox, say).
+        let why = match sign_in.store.origin {
+            Origin::Flag(f) => format!(" as {f} asked"),
+            Origin::Environment(v) => format!(" as {v} asked"),
+            _ => String::new(),
+        };
         ctx.note(&format!(
-            "Sign-in stored in {} (mode 0600), as asked; the profile will keep using this file.",
+            "Sign-in stored in {} (mode 0600){why}; the profile will keep using this file.",
             settings.credentials_path().display()
         ));
     }
@@ -205,7 +204,7 @@ async fn device_code_sign_in(
     let prompt = start_after_setup(ctx, &flow).await?;
     // The one line that must reach the user even with -q: without it nobody can sign in.
     ctx.io.err_line(&prompt.message());
-    let spinner = spinner(
+    let spinner = super::progress::spinner(
         ctx,
         format!(
             "Waiting for you to sign in (the code is valid for {} minutes)…",
@@ -276,7 +275,7 @@ async fn browser_sign_in(
         "Opening your browser to sign in. If it does not open, visit:\n  {url}"
     ));
     let opener = tokio::task::spawn_blocking(move || webbrowser::open(&url));
-    let spinner = spinner(
+    let spinner = super::progress::spinner(
         ctx,
         format!(
             "Waiting for the browser (up to {} minutes)…",
@@ -295,22 +294,6 @@ async fn browser_sign_in(
         s.finish_and_clear();
     }
     Ok(tokens?)
-}
-
-/// `organizations`, `common`, a tenant id or a domain.
-fn parse_sign_in_tenant(t: &str) -> Result<String, CliError> {
-    let lower = t.trim().to_ascii_lowercase();
-    if lower == "organizations" || lower == "common" {
-        return Ok(lower);
-    }
-    TenantRef::parse(t)
-        .map(|r| r.as_str().to_string())
-        .ok_or_else(|| {
-            CliError::usage(
-                format!("--tenant must be a tenant id or a domain: {t:?}"),
-                Some("for example --tenant contoso.onmicrosoft.com"),
-            )
-        })
 }
 
 fn read_secret(ctx: &Context) -> Result<SecretString, CliError> {
@@ -332,14 +315,4 @@ fn read_secret(ctx: &Context) -> Result<SecretString, CliError> {
         ));
     }
     Ok(SecretString::from(secret.to_string()))
-}
-
-fn spinner(ctx: &Context, message: String) -> Option<indicatif::ProgressBar> {
-    if !ctx.io.stderr_tty || ctx.settings.quiet {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(120));
-    Some(bar)
 }

@@ -152,7 +152,7 @@ fn check_files(ctx: &Context) -> Check {
 }
 
 async fn check_store(ctx: &Context) -> Check {
-    let kind = ctx.store_kind(false);
+    let kind = ctx.sign_in().store.value;
     match kind {
         StoreKind::Environment => {
             return pass(
@@ -261,7 +261,7 @@ async fn check_partner_center(ctx: &Context, signed_in: bool) -> Check {
 
 async fn check_public_client(ctx: &Context, earlier: &[Check]) -> Check {
     let profile = ctx.settings.profile_config();
-    if ctx.settings.env_sign_in.client_secret.is_some() || profile.confidential == Some(true) {
+    if ctx.sign_in().client_secret.is_some() || profile.confidential == Some(true) {
         return pass(
             "public_client",
             "a confidential client (its secret is used): public client flows are not needed",
@@ -290,19 +290,9 @@ async fn check_partner_consent(ctx: &Context, grant: Option<&AccessGrant>) -> Ch
     let Some(grant) = grant else {
         return warn("partner_consent", "not checked: no working sign-in", None);
     };
-    let profile = ctx.settings.profile_config();
-    let client = ctx
-        .settings
-        .env_sign_in
-        .client_id
-        .clone()
-        .or(profile.client_id)
-        .unwrap_or_default();
-    let tenant = grant
-        .claims
-        .tid
-        .clone()
-        .unwrap_or_else(|| ctx.home_tenant());
+    let sign_in = ctx.sign_in();
+    let client = sign_in.client_id.map(|c| c.value).unwrap_or_default();
+    let tenant = grant.claims.tid.clone().unwrap_or(sign_in.tenant.value);
     let graph = match ctx.graph().await {
         Ok(g) => g,
         Err(e) => return warn("partner_consent", e.to_string(), None),

@@ -37,9 +37,13 @@ impl Render for LogoutReport {
 
 pub async fn run(ctx: &Context, _args: &LogoutArgs) -> Result<(), CliError> {
     let settings = &ctx.settings;
-    let kind = ctx.store_kind(false);
+    let sign_in = ctx.sign_in();
+    let kind = sign_in.store.value;
     let removed = if kind == StoreKind::Environment {
         ctx.warn("the sign-in comes from CSP_REFRESH_TOKEN and nothing is stored; unset the variable to sign out");
+        false
+    } else if sign_in.nothing_stored() {
+        // Nothing was ever kept in the keyring for this profile: nothing to ask it.
         false
     } else {
         let removed = ctx.vault(kind).delete().await?;

@@ -1,4 +1,7 @@
-//! Progress bars for long runs: on stderr, only when it is a terminal and not `-q`.
+//! Progress bars and spinners for long runs and waits: on stderr, only when it is a terminal
+//! and not `-q`.
+
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -14,4 +17,16 @@ pub fn bar(ctx: &Context, len: u64, what: &str) -> ProgressBar {
     }
     bar.set_message(what.to_string());
     bar
+}
+
+/// A spinner with `message` while something is awaited (a sign-in, say); `None` when stderr is
+/// not a terminal or with `-q`. Clear it with `finish_and_clear` when the wait ends.
+pub fn spinner(ctx: &Context, message: String) -> Option<ProgressBar> {
+    if !ctx.io.stderr_tty || ctx.settings.quiet {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
 }

@@ -12,11 +12,15 @@ use crate::config::{self, ProfileUpdate};
 use crate::consent::manifest::GRAPH_APP_ID;
 use crate::context::Context;
 use crate::error::CliError;
-use crate::graph::apps::{AppRegistrations, Application, RequiredResourceAccess, ResourceAccess};
+use crate::graph::apps::{
+    AppRegistrations, Application, Password, RedirectUris, RequiredResourceAccess, ResourceAccess,
+    ServicePrincipal,
+};
 use crate::http::{ApiClient, ApiError, Service};
-use crate::ids::{self, TenantRef};
+use crate::ids;
 use crate::output::Render;
-use crate::secrets::StoredSecrets;
+use crate::secrets::{StoreKind, StoredSecrets};
+use crate::settings::SignInFlags;
 
 const PARTNER_CENTER_APP: &str = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd";
 const REDIRECT: &str = "http://localhost";
@@ -76,9 +80,95 @@ fn forbidden_hint(e: ApiError) -> CliError {
     CliError::Remote(e.into())
 }
 
+/// What `setup` was asked for, validated before anything is sent.
+struct Plan {
+    name: String,
+    /// An existing app to use instead of finding one by name.
+    wanted_client: Option<String>,
+    bootstrap: String,
+    tenant: String,
+    /// Graph scopes the app needs: what customers --gdap, map and audit read, plus the
+    /// consent manifest's.
+    graph_scopes: Vec<String>,
+    /// Public client (device code, no secret), or confidential (`--with-secret`).
+    public: bool,
+    store: crate::secrets::StoreKind,
+    /// The app the profile's stored sign-in was issued to, before this run.
+    signed_in_with: Option<String>,
+    /// `--update`: change an existing app that differs.
+    update: bool,
+}
+
+/// The resources' service principals and the permissions the app must request on them.
+struct Resources {
+    partner_center: ServicePrincipal,
+    graph: ServicePrincipal,
+    desired: Vec<RequiredResourceAccess>,
+}
+
 pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
+    let plan = plan(ctx, args)?;
+    if !plan.public {
+        ctx.vault(plan.store).check_writable().await?;
+    }
+    let mut changes = Vec::new();
+    let (token, tenant_id) = bootstrap_sign_in(ctx, &plan).await?;
+    let http = ctx.http()?;
+    let api = ApiClient::with_http(
+        Service::Graph,
+        ctx.settings.endpoints.graph.clone(),
+        ctx.settings.http.clone(),
+        http,
+    );
+    let note = |m: &str| ctx.note(m);
+    let regs = AppRegistrations {
+        api: &api,
+        token: &token,
+        on_wait: &note,
+    };
+    let resources = resources(&regs, &plan, &mut changes).await?;
+    let (app, created) = application(ctx, &regs, &plan, &resources, &mut changes).await?;
+    admin_consent(&regs, &app, &resources, &plan, &mut changes).await?;
+    let secret = client_secret(ctx, &regs, &plan, &app, &mut changes).await?;
+    record(ctx, &plan, &app, tenant_id.as_deref())?;
+
+    if changes.is_empty() {
+        ctx.note(&format!(
+            "Nothing to change: {:?} ({}) is set up.",
+            plan.name, app.app_id
+        ));
+    }
+    if let Some(old) = plan
+        .signed_in_with
+        .as_deref()
+        .filter(|old| !old.eq_ignore_ascii_case(&app.app_id))
+    {
+        ctx.warn(&format!(
+            "the stored sign-in was issued to app {old}, and the profile now uses {} ({:?}): run `csp authorize` to sign in with it",
+            app.app_id, plan.name
+        ));
+    } else {
+        ctx.note("Next: csp authorize");
+    }
+    super::emit(
+        ctx,
+        &SetupReport {
+            name: app.display_name.clone().unwrap_or(plan.name),
+            client_id: app.app_id.clone(),
+            object_id: app.id.clone(),
+            tenant_id,
+            public_client: plan.public,
+            created,
+            changes,
+            client_secret: secret.as_ref().map(|p| p.secret_text.clone()),
+            client_secret_expires_at: secret.and_then(|p| p.end_date_time),
+        },
+    )
+}
+
+/// Validates the flags and settles what to do.
+fn plan(ctx: &Context, args: &SetupArgs) -> Result<Plan, CliError> {
     let settings = &ctx.settings;
-    let profile = settings.profile_config();
     let bootstrap = ids::parse_guid(&args.bootstrap_client_id).ok_or_else(|| {
         CliError::usage(
             "--bootstrap-client-id must be an application id (a GUID)",
@@ -98,24 +188,16 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
     if name.is_empty() || name.chars().count() > 120 {
         return Err(CliError::usage("--name must be 1-120 characters", None));
     }
-    let tenant = match &args.tenant {
-        Some(t) => TenantRef::parse(t)
-            .map(|r| r.as_str().to_string())
-            .ok_or_else(|| {
-                CliError::usage(
-                    format!("--tenant must be a tenant id or a domain: {t:?}"),
-                    None,
-                )
-            })?,
-        None => profile
-            .tenant_id
-            .clone()
-            .or(profile.tenant.clone())
-            .unwrap_or_else(|| "organizations".into()),
-    };
-    // The manifest's Graph scopes, plus what customers --gdap, map and audit read.
+    // The same precedence as every sign-in: --tenant, CSP_TENANT, the profile's, organizations.
+    let sign_in = settings.sign_in(&SignInFlags {
+        tenant: args.tenant.clone(),
+        store: args
+            .insecure_storage
+            .then_some((StoreKind::File, "--insecure-storage")),
+        ..Default::default()
+    })?;
     let mut graph_scopes = vec!["DelegatedAdminRelationship.Read.All".to_string()];
-    if let Some(consent) = &profile.consent {
+    if let Some(consent) = &settings.profile_config().consent {
         for g in &consent.grants {
             if g.resource.eq_ignore_ascii_case("graph")
                 || g.resource.eq_ignore_ascii_case(GRAPH_APP_ID)
@@ -128,23 +210,36 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             }
         }
     }
-    let store_kind = ctx.store_kind(args.insecure_storage);
-    if args.with_secret {
-        ctx.vault(store_kind).check_writable().await?;
-    }
+    Ok(Plan {
+        name,
+        wanted_client,
+        bootstrap,
+        tenant: sign_in.tenant.value.clone(),
+        graph_scopes,
+        public: !args.with_secret,
+        store: sign_in.store.value,
+        signed_in_with: sign_in.signed_in_with.clone(),
+        update: args.update,
+    })
+}
 
-    // 1. The bootstrap sign-in: nothing of it is stored.
-    let graph_resource = settings.cloud.graph_resource();
+/// Step 1: the bootstrap sign-in with Microsoft's own public client. Nothing of it is stored.
+/// Gives the Graph token and the partner tenant's id.
+async fn bootstrap_sign_in(
+    ctx: &Context,
+    plan: &Plan,
+) -> Result<(SecretString, Option<String>), CliError> {
+    let graph_resource = ctx.settings.cloud.graph_resource();
     let http = ctx.http()?;
     let app = AppCredentials {
-        client_id: bootstrap,
+        client_id: plan.bootstrap.clone(),
         client_secret: None,
     };
     let flow = DeviceFlow {
         http: &http,
         app: &app,
-        authority: &settings.endpoints.authority,
-        tenant: &tenant,
+        authority: &ctx.settings.endpoints.authority,
+        tenant: &plan.tenant,
         scopes: vec![
             format!("{graph_resource}/Application.ReadWrite.All"),
             format!("{graph_resource}/DelegatedPermissionGrant.ReadWrite.All"),
@@ -155,28 +250,33 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
     let prompt = flow.start().await?;
     ctx.io.err_line(&prompt.message());
     ctx.note("(csp setup signs in with Microsoft Graph Command Line Tools; nothing of this sign-in is stored)");
-    let tokens = flow.finish(&prompt, tokio::time::sleep).await?;
+    let spinner = super::progress::spinner(
+        ctx,
+        format!(
+            "Waiting for you to sign in (the code is valid for {} minutes)…",
+            prompt.expires_in().as_secs() / 60
+        ),
+    );
+    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
     use oauth2::TokenResponse;
+    let tokens = tokens?;
     let token = SecretString::from(tokens.access_token().secret().to_string());
     let tenant_id = Claims::from_jwt(token.expose_secret())
         .and_then(|c| c.tid)
-        .or_else(|| ids::parse_guid(&tenant));
+        .or_else(|| ids::parse_guid(&plan.tenant));
+    Ok((token, tenant_id))
+}
 
-    let api = ApiClient::with_http(
-        Service::Graph,
-        settings.endpoints.graph.clone(),
-        settings.http.clone(),
-        http.clone(),
-    );
-    let note = |m: &str| ctx.note(m);
-    let regs = AppRegistrations {
-        api: &api,
-        token: &token,
-        on_wait: &note,
-    };
-
-    // 2. The resources' service principals and their permission ids.
-    let mut changes = Vec::new();
+/// Step 2: Partner Center's and Graph's service principals in the partner tenant (Partner
+/// Center's is created when missing), and the permission ids the app must request.
+async fn resources(
+    regs: &AppRegistrations<'_>,
+    plan: &Plan,
+    changes: &mut Vec<String>,
+) -> Result<Resources, CliError> {
     let (pc_sp, pc_created) = regs
         .ensure_service_principal(
             PARTNER_CENTER_APP,
@@ -195,7 +295,7 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             message: "the partner tenant has no Microsoft Graph service principal".into(),
             hint: None,
         })?;
-    let scope_id = |sp: &crate::graph::apps::ServicePrincipal, name: &str| {
+    let scope_id = |sp: &ServicePrincipal, name: &str| {
         sp.oauth2_permission_scopes
             .iter()
             .find(|s| s.value.eq_ignore_ascii_case(name))
@@ -207,7 +307,7 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
         hint: None,
     })?;
     let mut graph_access = Vec::new();
-    for s in &graph_scopes {
+    for s in &plan.graph_scopes {
         let id = scope_id(&graph_sp, s).ok_or_else(|| {
             CliError::usage(
                 format!("Microsoft Graph has no delegated permission named {s:?}"),
@@ -219,7 +319,7 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             kind: "Scope".into(),
         });
     }
-    let desired_access = vec![
+    let desired = vec![
         RequiredResourceAccess {
             resource_app_id: PARTNER_CENTER_APP.into(),
             resource_access: vec![ResourceAccess {
@@ -232,10 +332,23 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             resource_access: graph_access,
         },
     ];
-    let public = !args.with_secret;
+    Ok(Resources {
+        partner_center: pc_sp,
+        graph: graph_sp,
+        desired,
+    })
+}
 
-    // 3. The application: find it, or create it; change it only with --update.
-    let existing = match &wanted_client {
+/// Step 3: the application: found by `--client-id` or by name, or created; an existing one
+/// that differs is changed only with `--update`, after the differences are listed.
+async fn application(
+    ctx: &Context,
+    regs: &AppRegistrations<'_>,
+    plan: &Plan,
+    resources: &Resources,
+    changes: &mut Vec<String>,
+) -> Result<(Application, bool), CliError> {
+    let existing = match &plan.wanted_client {
         Some(c) => Some(
             regs.by_app_id(c)
                 .await
@@ -248,60 +361,68 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
                 })?,
         ),
         None => {
-            let mut found = regs.by_name(&name).await.map_err(forbidden_hint)?;
+            let mut found = regs.by_name(&plan.name).await.map_err(forbidden_hint)?;
             match found.len() {
                 0 => None,
                 1 => found.pop(),
                 n => {
                     return Err(CliError::usage(
-                        format!("{n} applications are named {name:?}"),
+                        format!("{n} applications are named {:?}", plan.name),
                         Some("pass --client-id APP_ID to say which one"),
                     ));
                 }
             }
         }
     };
-    let created = existing.is_none();
-    let app = match existing {
-        None => {
-            let body = json!({
-                "displayName": name,
-                "signInAudience": AUDIENCE,
-                "isFallbackPublicClient": public,
-                "publicClient": {"redirectUris": [REDIRECT]},
-                "requiredResourceAccess": desired_access,
-            });
-            let app = regs.create(body).await.map_err(forbidden_hint)?;
-            changes.push(format!("created the application {name:?} ({})", app.app_id));
-            app
-        }
-        Some(app) => {
-            let diffs = differences(&app, public, &desired_access);
-            if !diffs.is_empty() {
-                for d in &diffs {
-                    ctx.io.err_line(&format!("  differs: {d}"));
-                }
-                if !args.update {
-                    return Err(CliError::Refused {
-                        message: format!(
-                            "the application {:?} ({}) differs from what csp needs ({} difference(s), listed above)",
-                            app.display_name.clone().unwrap_or_default(),
-                            app.app_id,
-                            diffs.len()
-                        ),
-                        hint: Some("run again with --update to change it".into()),
-                    });
-                }
-                regs.update(&app.id, patch(&app, public, &desired_access))
-                    .await
-                    .map_err(forbidden_hint)?;
-                changes.extend(diffs.into_iter().map(|d| format!("updated: {d}")));
-            }
-            app
-        }
+    let Some(app) = existing else {
+        let platform = redirect_platform(plan.public);
+        let body = json!({
+            "displayName": plan.name,
+            "signInAudience": AUDIENCE,
+            "isFallbackPublicClient": plan.public,
+            platform: {"redirectUris": [REDIRECT]},
+            "requiredResourceAccess": resources.desired,
+        });
+        let app = regs.create(body).await.map_err(forbidden_hint)?;
+        changes.push(format!(
+            "created the application {:?} ({})",
+            plan.name, app.app_id
+        ));
+        return Ok((app, true));
     };
+    let diffs = differences(&app, plan.public, &resources.desired);
+    if !diffs.is_empty() {
+        for d in &diffs {
+            ctx.io.err_line(&format!("  differs: {d}"));
+        }
+        if !plan.update {
+            return Err(CliError::Refused {
+                message: format!(
+                    "the application {:?} ({}) differs from what csp needs ({} difference(s), listed above)",
+                    app.display_name.clone().unwrap_or_default(),
+                    app.app_id,
+                    diffs.len()
+                ),
+                hint: Some("run again with --update to change it".into()),
+            });
+        }
+        regs.update(&app.id, patch(&app, plan.public, &resources.desired))
+            .await
+            .map_err(forbidden_hint)?;
+        changes.extend(diffs.into_iter().map(|d| format!("updated: {d}")));
+    }
+    Ok((app, false))
+}
 
-    // 4. Its service principal, and admin consent in the partner tenant.
+/// Step 4: the app's service principal, and admin consent for what it requests, in the
+/// partner tenant.
+async fn admin_consent(
+    regs: &AppRegistrations<'_>,
+    app: &Application,
+    resources: &Resources,
+    plan: &Plan,
+    changes: &mut Vec<String>,
+) -> Result<(), CliError> {
     let (app_sp, sp_created) = regs
         .ensure_service_principal(&app.app_id, "the new application")
         .await
@@ -312,11 +433,15 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
     let grants = regs.grants(&app_sp.id).await.map_err(forbidden_hint)?;
     for (resource_sp, label, scopes) in [
         (
-            &pc_sp.id,
+            &resources.partner_center.id,
             "Partner Center",
             vec!["user_impersonation".to_string()],
         ),
-        (&graph_sp.id, "Microsoft Graph", graph_scopes.clone()),
+        (
+            &resources.graph.id,
+            "Microsoft Graph",
+            plan.graph_scopes.clone(),
+        ),
     ] {
         match grants.iter().find(|g| &g.resource_id == resource_sp) {
             None => {
@@ -357,27 +482,46 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             }
         }
     }
+    Ok(())
+}
 
-    // 5. A client secret, shown once on stdout and kept with the sign-in.
-    let mut secret = None;
-    if args.with_secret {
-        let password = regs
-            .add_password(&app.id, SECRET_DAYS)
-            .await
-            .map_err(forbidden_hint)?;
-        ctx.vault(store_kind)
-            .save(StoredSecrets {
-                refresh_token: SecretString::from(String::new()),
-                client_secret: Some(SecretString::from(password.secret_text.clone())),
-            })
-            .await?;
-        changes.push(format!(
-            "added a client secret (stored in the {store_kind} store)"
-        ));
-        secret = Some(password);
+/// Step 5 (`--with-secret`): a client secret, shown once on stdout and kept with the sign-in.
+async fn client_secret(
+    ctx: &Context,
+    regs: &AppRegistrations<'_>,
+    plan: &Plan,
+    app: &Application,
+    changes: &mut Vec<String>,
+) -> Result<Option<Password>, CliError> {
+    if plan.public {
+        return Ok(None);
     }
+    let password = regs
+        .add_password(&app.id, SECRET_DAYS)
+        .await
+        .map_err(forbidden_hint)?;
+    ctx.vault(plan.store)
+        .save(StoredSecrets {
+            refresh_token: SecretString::from(String::new()),
+            client_secret: Some(SecretString::from(password.secret_text.clone())),
+        })
+        .await?;
+    changes.push(format!(
+        "added a client secret (stored in the {} store)",
+        plan.store
+    ));
+    Ok(Some(password))
+}
 
-    // 6. The profile.
+/// Step 6: the profile records the app, the tenant and, for a secret, its store. The app the
+/// stored sign-in was issued to stays recorded, so a later run can tell they differ.
+fn record(
+    ctx: &Context,
+    plan: &Plan,
+    app: &Application,
+    tenant_id: Option<&str>,
+) -> Result<(), CliError> {
+    let settings = &ctx.settings;
     let mut update = ProfileUpdate {
         set: vec![
             ("client_id", app.app_id.clone()),
@@ -387,39 +531,33 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
             ),
             ("cloud", settings.cloud.to_string()),
         ],
-        set_bool: vec![("confidential", !public)],
-        remove: vec!["user"],
+        set_bool: vec![("confidential", !plan.public)],
+        remove: Vec::new(),
     };
-    if let Some(t) = &tenant_id {
-        update.set.push(("tenant_id", t.clone()));
-        update.set.push(("tenant", t.clone()));
+    if let Some(signed) = &plan.signed_in_with {
+        update.set.push(("sign_in_client_id", signed.clone()));
     }
-    if args.with_secret || args.insecure_storage {
-        update.set.push(("token_store", store_kind.to_string()));
+    if let Some(t) = tenant_id {
+        update.set.push(("tenant_id", t.to_string()));
+        update.set.push(("tenant", t.to_string()));
+    }
+    if !plan.public || plan.store == StoreKind::File {
+        update.set.push(("token_store", plan.store.to_string()));
     }
     config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    Ok(())
+}
 
-    if changes.is_empty() {
-        ctx.note(&format!(
-            "Nothing to change: {name:?} ({}) is set up.",
-            app.app_id
-        ));
-    }
-    ctx.note("Next: csp authorize");
-    super::emit(
-        ctx,
-        &SetupReport {
-            name: app.display_name.clone().unwrap_or(name),
-            client_id: app.app_id.clone(),
-            object_id: app.id.clone(),
-            tenant_id,
-            public_client: public,
-            created,
-            changes,
-            client_secret: secret.as_ref().map(|p| p.secret_text.clone()),
-            client_secret_expires_at: secret.and_then(|p| p.end_date_time),
-        },
-    )
+/// The platform the loopback redirect belongs on. Entra takes a redirect on the public-client
+/// platform to mean a public client and then refuses a secret (AADSTS700025), so a
+/// confidential client's redirect goes on `web`.
+fn redirect_platform(public: bool) -> &'static str {
+    if public { "publicClient" } else { "web" }
+}
+
+fn redirects(uris: &Option<RedirectUris>) -> &[String] {
+    uris.as_ref()
+        .map_or(&[][..], |p| p.redirect_uris.as_slice())
 }
 
 /// What makes an existing app differ from what csp needs.
@@ -438,14 +576,25 @@ fn differences(app: &Application, public: bool, desired: &[RequiredResourceAcces
             "public client flows are on (a client secret needs them off: AADSTS700025)".to_string()
         });
     }
-    if !app
-        .public_client
-        .as_ref()
-        .is_some_and(|p| p.redirect_uris.iter().any(|u| u == REDIRECT))
-    {
+    let (right, wrong) = if public {
+        (&app.public_client, &app.web)
+    } else {
+        (&app.web, &app.public_client)
+    };
+    if !redirects(right).iter().any(|u| u == REDIRECT) {
         d.push(format!(
-            "no {REDIRECT} redirect URI (needed by csp authorize --browser)"
+            "no {REDIRECT} redirect URI on the {} platform (needed by csp authorize --browser)",
+            redirect_platform(public)
         ));
+    }
+    if redirects(wrong).iter().any(|u| u == REDIRECT) {
+        d.push(if public {
+            format!("{REDIRECT} is a web redirect URI; a public client's belongs on publicClient")
+        } else {
+            format!(
+                "{REDIRECT} is a public-client redirect URI, which makes Entra refuse the client secret (AADSTS700025); a confidential client's belongs on web"
+            )
+        });
     }
     for want in desired {
         let have = app.required_resource_access.iter().find(|r| {
@@ -473,7 +622,8 @@ fn differences(app: &Application, public: bool, desired: &[RequiredResourceAcces
     d
 }
 
-/// The PATCH that brings `app` to what csp needs, keeping every permission it already has.
+/// The PATCH that brings `app` to what csp needs, keeping every permission and redirect URI it
+/// already has, except that the loopback redirect moves to the platform of its kind of client.
 fn patch(app: &Application, public: bool, desired: &[RequiredResourceAccess]) -> Value {
     let mut access = app.required_resource_access.clone();
     for want in desired {
@@ -495,18 +645,22 @@ fn patch(app: &Application, public: bool, desired: &[RequiredResourceAccess]) ->
             None => access.push(want.clone()),
         }
     }
-    let mut uris = app
-        .public_client
-        .clone()
-        .map(|p| p.redirect_uris)
-        .unwrap_or_default();
-    if !uris.iter().any(|u| u == REDIRECT) {
-        uris.push(REDIRECT.into());
+    let mut public_uris: Vec<String> = redirects(&app.public_client).to_vec();
+    let mut web_uris: Vec<String> = redirects(&app.web).to_vec();
+    let (right, wrong) = if public {
+        (&mut public_uris, &mut web_uris)
+    } else {
+        (&mut web_uris, &mut public_uris)
+    };
+    wrong.retain(|u| u != REDIRECT);
+    if !right.iter().any(|u| u == REDIRECT) {
+        right.push(REDIRECT.into());
     }
     json!({
         "signInAudience": AUDIENCE,
         "isFallbackPublicClient": public,
-        "publicClient": {"redirectUris": uris},
+        "publicClient": {"redirectUris": public_uris},
+        "web": {"redirectUris": web_uris},
         "requiredResourceAccess": access,
     })
 }

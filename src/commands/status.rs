@@ -60,16 +60,13 @@ impl Render for StatusReport {
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
     let settings = &ctx.settings;
     let profile = settings.profile_config();
-    let kind = ctx.store_kind(false);
+    let sign_in = ctx.sign_in();
+    let kind = sign_in.store.value;
     let mut report = StatusReport {
         profile: settings.profile.clone(),
         user: profile.user.clone(),
         tenant_id: profile.tenant_id.clone(),
-        client_id: settings
-            .env_sign_in
-            .client_id
-            .clone()
-            .or(profile.client_id.clone()),
+        client_id: sign_in.client_id.as_ref().map(|c| c.value.clone()),
         cloud: settings.cloud,
         token_store: kind,
         signed_in: false,
@@ -81,17 +78,16 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
         report.user = None;
         report.tenant_id = settings.env_sign_in.tenant.clone().or(report.tenant_id);
     }
-    let stored = ctx
-        .vault(kind)
-        .load()
-        .await?
-        .filter(crate::secrets::StoredSecrets::signed_in);
-    if stored.is_none() {
+    if ctx.stored_sign_in(&sign_in).await?.is_none() {
         super::emit(ctx, &report)?;
         return Err(AuthError::NotSignedIn {
             profile: settings.profile.clone(),
         }
         .into());
+    }
+    if let Some(mismatch) = sign_in.mismatch() {
+        super::emit(ctx, &report)?;
+        return Err(mismatch.into());
     }
     if args.offline {
         report.signed_in = true;
@@ -118,7 +114,11 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
             super::emit(ctx, &report)
         }
         // A dead sign-in is still a status to report: print it, then fail with exit 4.
-        Err(CliError::Auth(e @ AuthError::SignInExpired { .. })) => {
+        Err(CliError::Auth(e)) if e.needs_sign_in() => {
+            super::emit(ctx, &report)?;
+            Err(e.into())
+        }
+        Err(CliError::Remote(crate::http::RemoteError::Auth(e))) if e.needs_sign_in() => {
             super::emit(ctx, &report)?;
             Err(e.into())
         }

@@ -13,14 +13,12 @@ use crate::ids::TenantRef;
 
 pub async fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CliError> {
     if args.refresh_token {
-        let secrets = ctx
-            .vault(ctx.store_kind(false))
-            .load()
-            .await?
-            .filter(crate::secrets::StoredSecrets::signed_in)
-            .ok_or_else(|| AuthError::NotSignedIn {
-                profile: ctx.settings.profile.clone(),
-            })?;
+        let secrets =
+            ctx.stored_sign_in(&ctx.sign_in())
+                .await?
+                .ok_or_else(|| AuthError::NotSignedIn {
+                    profile: ctx.settings.profile.clone(),
+                })?;
         // Always said, even with -q: this token reaches every customer tenant.
         ctx.io.err_line("warning: this is the partner's refresh token; it reaches every customer tenant. Keep it only in a secret store (CSP_REFRESH_TOKEN in CI), never in a file or a log.");
         return ctx

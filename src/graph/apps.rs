@@ -27,6 +27,9 @@ pub struct Application {
     pub is_fallback_public_client: Option<bool>,
     #[serde(default)]
     pub public_client: Option<RedirectUris>,
+    /// The web platform: where a confidential client's redirect URIs belong.
+    #[serde(default)]
+    pub web: Option<RedirectUris>,
     #[serde(default)]
     pub required_resource_access: Vec<RequiredResourceAccess>,
 }
@@ -96,12 +99,6 @@ impl std::fmt::Debug for Password {
             .field("end_date_time", &self.end_date_time)
             .finish()
     }
-}
-
-#[derive(Deserialize)]
-struct Collection<T> {
-    #[serde(default = "Vec::new")]
-    value: Vec<T>,
 }
 
 /// Graph in the partner tenant, with the bootstrap token.
@@ -181,10 +178,8 @@ impl AppRegistrations<'_> {
             format!("displayName eq '{}'", quote(name)).as_bytes(),
         )
         .collect();
-        let c: Collection<Application> = self
-            .get(format!("v1.0/applications?$filter={filter}"))
-            .await?;
-        Ok(c.value)
+        let url = self.api.url(&format!("v1.0/applications?$filter={filter}"));
+        super::all_pages(self.api, self.token, url).await
     }
 
     pub async fn create(&self, body: Value) -> Result<Application, ApiError> {
@@ -258,16 +253,17 @@ impl AppRegistrations<'_> {
         }
     }
 
-    /// The tenant-wide grants of the client service principal.
+    /// The tenant-wide grants of the client service principal (every page).
     pub async fn grants(&self, client_sp: &str) -> Result<Vec<Grant>, ApiError> {
-        let c: Collection<Grant> = self
+        let url = self.api.url(&format!(
+            "v1.0/servicePrincipals/{client_sp}/oauth2PermissionGrants"
+        ));
+        let all: Vec<Grant> = self
             .propagated("the new service principal", || {
-                self.get(format!(
-                    "v1.0/servicePrincipals/{client_sp}/oauth2PermissionGrants"
-                ))
+                super::all_pages(self.api, self.token, url.clone())
             })
             .await?;
-        Ok(c.value
+        Ok(all
             .into_iter()
             .filter(|g| g.consent_type.as_deref() == Some("AllPrincipals"))
             .collect())

@@ -9,6 +9,7 @@ pub mod readback;
 
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
 use crate::auth::TokenProvider;
@@ -28,56 +29,15 @@ impl Graph {
         Graph { api, tokens, scope }
     }
 
-    /// Every item of a collection, following `@odata.nextLink` (which must stay on the Graph
-    /// host), in `tenant` (default: the partner tenant).
+    /// Every item of a collection, following `@odata.nextLink`, in `tenant` (default: the
+    /// partner tenant).
     pub async fn list<T: DeserializeOwned>(
         &self,
         tenant: Option<&str>,
         path_and_query: &str,
     ) -> Result<Vec<T>, RemoteError> {
         let token = self.tokens.access_token(&self.scope, tenant).await?.token;
-        let mut url = self.api.url(path_and_query);
-        let mut all = Vec::new();
-        for page_no in 1.. {
-            if page_no > MAX_PAGES {
-                return Err(ApiError::EndlessPaging {
-                    service: self.api.service(),
-                    path: display_path(&url),
-                    pages: MAX_PAGES,
-                }
-                .into());
-            }
-            let page: Collection<T> = self
-                .api
-                .get_json(url.clone(), Some(&token), Vec::new())
-                .await?;
-            all.extend(page.value);
-            let Some(next) = page.next_link else { break };
-            let next = url::Url::parse(&next).map_err(|_| ApiError::Decode {
-                service: self.api.service(),
-                method: "GET".into(),
-                path: display_path(&url),
-                detail: "@odata.nextLink is not a URL".into(),
-            })?;
-            if !self.api.same_origin(&next) {
-                return Err(ApiError::ForeignLink {
-                    service: self.api.service(),
-                    path: display_path(&url),
-                    host: next.host_str().unwrap_or_default().to_string(),
-                }
-                .into());
-            }
-            if next == url {
-                return Err(ApiError::EndlessPaging {
-                    service: self.api.service(),
-                    path: display_path(&url),
-                    pages: page_no,
-                }
-                .into());
-            }
-            url = next;
-        }
-        Ok(all)
+        Ok(all_pages(&self.api, &token, self.api.url(path_and_query)).await?)
     }
 
     /// The partner's GDAP relationships, all statuses (API.md §4, G3).
@@ -93,4 +53,49 @@ impl Graph {
     pub async fn domains(&self, tenant: &str) -> Result<Vec<Domain>, RemoteError> {
         self.list(Some(tenant), "v1.0/domains").await
     }
+}
+
+/// Every item of the Graph collection at `url`, following `@odata.nextLink` to the last page.
+/// Links must stay on the Graph host (the token goes with them), and a link that does not
+/// advance stops the listing instead of looping.
+pub async fn all_pages<T: DeserializeOwned>(
+    api: &ApiClient,
+    token: &SecretString,
+    mut url: url::Url,
+) -> Result<Vec<T>, ApiError> {
+    let mut all = Vec::new();
+    for page_no in 1.. {
+        if page_no > MAX_PAGES {
+            return Err(ApiError::EndlessPaging {
+                service: api.service(),
+                path: display_path(&url),
+                pages: MAX_PAGES,
+            });
+        }
+        let page: Collection<T> = api.get_json(url.clone(), Some(token), Vec::new()).await?;
+        all.extend(page.value);
+        let Some(next) = page.next_link else { break };
+        let next = url::Url::parse(&next).map_err(|_| ApiError::Decode {
+            service: api.service(),
+            method: "GET".into(),
+            path: display_path(&url),
+            detail: "@odata.nextLink is not a URL".into(),
+        })?;
+        if !api.same_origin(&next) {
+            return Err(ApiError::ForeignLink {
+                service: api.service(),
+                path: display_path(&url),
+                host: next.host_str().unwrap_or_default().to_string(),
+            });
+        }
+        if next == url {
+            return Err(ApiError::EndlessPaging {
+                service: api.service(),
+                path: display_path(&url),
+                pages: page_no,
+            });
+        }
+        url = next;
+    }
+    Ok(all)
 }

@@ -357,14 +357,36 @@ async fn without_a_keyring_service_the_default_store_refuses_plainly() {
         !env.credentials_path().exists(),
         "never a silent plaintext fallback"
     );
-    let out = env.run(&["status"]).await;
-    out.assert_code(1);
+    // A first run: nothing was ever stored, so the missing keyring is not asked at all.
+    let out = env.run(&["status", "-o", "json"]).await;
+    out.assert_code(4);
+    assert_eq!(out.json()["signedIn"], false);
     assert!(
-        out.stderr
-            .contains("error: the OS keyring is not available"),
+        out.stderr.contains("is not signed in") && !out.stderr.contains("keyring"),
         "{}",
         out.stderr
     );
+    let out = env.run(&["logout", "-o", "json"]).await;
+    out.assert_code(0);
+    assert_eq!(out.json()["removed"], false);
+    env.run(&["customers"]).await.assert_code(4);
+
+    // A profile that recorded the keyring needs it: then its absence is the error.
+    std::fs::write(
+        env.config_dir().join("config.toml"),
+        format!("[profiles.default]\nclient_id = \"{CLIENT_ID}\"\ntoken_store = \"keyring\"\n"),
+    )
+    .unwrap();
+    for args in [vec!["status"], vec!["logout"]] {
+        let out = env.run(&args).await;
+        out.assert_code(1);
+        assert!(
+            out.stderr
+                .contains("error: the OS keyring is not available"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[tokio::test]

@@ -59,18 +59,21 @@ async fn no_secret_reaches_the_terminal_on_any_sign_in_path() {
     let mut secrets = Secrets::new();
     let env = TestEnv::new().await;
     let sign_in_token = secrets.access("sign-in");
-    device_code_request("organizations")
-        .and(form("client_secret", CLIENT_SECRET))
-        .respond_with(device_code_ok())
-        .mount(&env.login)
-        .await;
-    device_poll("organizations")
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(token_body(&sign_in_token, Some(REFRESH_TOKEN))),
-        )
-        .mount(&env.login)
-        .await;
+    // The first sign-in goes to `organizations`; later ones to the tenant it learnt.
+    for tenant in ["organizations", TENANT_ID] {
+        device_code_request(tenant)
+            .and(form("client_secret", CLIENT_SECRET))
+            .respond_with(device_code_ok())
+            .mount(&env.login)
+            .await;
+        device_poll(tenant)
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(token_body(&sign_in_token, Some(REFRESH_TOKEN))),
+            )
+            .mount(&env.login)
+            .await;
+    }
     for format in ["table", "json", "csv"] {
         let out = env
             .run_with_stdin(

@@ -69,11 +69,19 @@ fn pc_sp_exists() -> Mock {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": PC_SP, "appId": PC_APP, "oauth2PermissionScopes": [{"id": UI, "value": "user_impersonation"}]})))
 }
 
+/// The app as `csp setup` leaves it: a public client's loopback redirect on `publicClient`, a
+/// confidential client's on `web`.
 fn app(public: bool) -> Value {
+    let (public_uris, web_uris) = if public {
+        (json!(["http://localhost"]), json!([]))
+    } else {
+        (json!([]), json!(["http://localhost"]))
+    };
     json!({
         "id": NEW_OBJECT, "appId": NEW_APP, "displayName": "csp",
         "signInAudience": "AzureADMultipleOrgs", "isFallbackPublicClient": public,
-        "publicClient": {"redirectUris": ["http://localhost"]},
+        "publicClient": {"redirectUris": public_uris},
+        "web": {"redirectUris": web_uris},
         "requiredResourceAccess": [
             {"resourceAppId": PC_APP, "resourceAccess": [{"id": UI, "type": "Scope"}]},
             {"resourceAppId": GRAPH_APP, "resourceAccess": [{"id": DAR, "type": "Scope"}]}
@@ -256,23 +264,212 @@ async fn a_differing_app_is_changed_only_with_update_after_listing_the_differenc
     );
     assert!(writes(&graph.received_requests().await.unwrap()).is_empty());
 
+    // The loopback redirect moves from web to publicClient with the kind of client.
     Mock::given(method("PATCH"))
         .and(path(format!("/v1.0/applications/{NEW_OBJECT}")))
-        .and(body_partial_json(
-            json!({"isFallbackPublicClient": true, "signInAudience": "AzureADMultipleOrgs"}),
-        ))
+        .and(body_partial_json(json!({
+            "isFallbackPublicClient": true, "signInAudience": "AzureADMultipleOrgs",
+            "publicClient": {"redirectUris": ["http://localhost"]},
+            "web": {"redirectUris": []},
+        })))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&graph)
         .await;
     let out = env.run(&["setup", "--update", "-o", "json"]).await;
     out.assert_code(0);
+    let changes: Vec<String> = out.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     assert!(
-        out.json()["changes"][0]
-            .as_str()
-            .unwrap()
-            .contains("public client flows are off")
+        changes[0].contains("public client flows are off"),
+        "{changes:?}"
     );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("a public client's belongs on publicClient")),
+        "{changes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_public_client_turned_confidential_moves_its_redirect_to_the_web_platform() {
+    let (env, graph) = world().await;
+    existing_app(&graph, true, true).await;
+    let out = env.run(&["setup", "--with-secret"]).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("AADSTS700025"),
+        "the reason is named: {}",
+        out.stderr
+    );
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1.0/applications/{NEW_OBJECT}")))
+        .and(body_partial_json(json!({
+            "isFallbackPublicClient": false,
+            "publicClient": {"redirectUris": []},
+            "web": {"redirectUris": ["http://localhost"]},
+        })))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1\.0/applications/[^/]+/addPassword$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "keyId": "k", "displayName": "csp", "endDateTime": "2027-05-26T00:00:00Z", "secretText": CLIENT_SECRET
+        })))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    let out = env
+        .run(&["setup", "--with-secret", "--update", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json()["publicClient"], false);
+}
+
+#[tokio::test]
+async fn a_confidential_client_is_created_with_its_redirect_on_the_web_platform() {
+    let (env, graph) = world().await;
+    pc_sp_exists().mount(&graph).await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/applications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/applications"))
+        .and(body_partial_json(json!({
+            "isFallbackPublicClient": false,
+            "web": {"redirectUris": ["http://localhost"]},
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(app(false)))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/servicePrincipals(appId='{NEW_APP}')")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": APP_SP, "appId": NEW_APP})),
+        )
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v1.0/servicePrincipals/{APP_SP}/oauth2PermissionGrants"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": "g1", "clientId": APP_SP, "consentType": "AllPrincipals", "resourceId": PC_SP, "scope": "user_impersonation"},
+            {"id": "g2", "clientId": APP_SP, "consentType": "AllPrincipals", "resourceId": GRAPH_SP, "scope": "DelegatedAdminRelationship.Read.All"}
+        ]})))
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1\.0/applications/[^/]+/addPassword$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "keyId": "k", "displayName": "csp", "endDateTime": "2027-05-26T00:00:00Z", "secretText": CLIENT_SECRET
+        })))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    let out = env.run(&["setup", "--with-secret", "-o", "json"]).await;
+    out.assert_code(0);
+    let sent: Vec<Value> = graph
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/v1.0/applications")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].get("publicClient").is_none(),
+        "no public-client platform for a confidential client: {}",
+        sent[0]
+    );
+}
+
+#[tokio::test]
+async fn the_apps_grants_are_read_across_pages() {
+    let (env, graph) = world().await;
+    existing_app(&graph, true, false).await;
+    // Page one holds Partner Center's grant; page two, behind @odata.nextLink, Graph's.
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v1.0/servicePrincipals/{APP_SP}/oauth2PermissionGrants"
+        )))
+        .and(query_param("$skiptoken", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": "g2", "clientId": APP_SP, "consentType": "AllPrincipals", "resourceId": GRAPH_SP, "scope": "DelegatedAdminRelationship.Read.All"}
+        ]})))
+        .with_priority(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v1.0/servicePrincipals/{APP_SP}/oauth2PermissionGrants"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [
+                {"id": "g1", "clientId": APP_SP, "consentType": "AllPrincipals", "resourceId": PC_SP, "scope": "user_impersonation"}
+            ],
+            "@odata.nextLink": format!("{}/v1.0/servicePrincipals/{APP_SP}/oauth2PermissionGrants?$skiptoken=2", graph.uri()),
+        })))
+        .with_priority(2)
+        .mount(&graph)
+        .await;
+    let out = env.run(&["setup", "-o", "json"]).await;
+    out.assert_code(0);
+    assert_eq!(
+        out.json()["changes"],
+        json!([]),
+        "both grants were found: nothing granted twice"
+    );
+    assert!(writes(&graph.received_requests().await.unwrap()).is_empty());
+}
+
+#[tokio::test]
+async fn setup_choosing_another_app_says_the_sign_in_must_be_renewed() {
+    let (env, graph) = world().await;
+    existing_app(&graph, true, true).await;
+    // A profile signed in with another app (a setup --name other, say).
+    env.seed_file_sign_in(None);
+    let out = env
+        .run(&["setup", "--tenant", "organizations", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "the stored sign-in was issued to app {CLIENT_ID}, and the profile now uses {NEW_APP}"
+        )),
+        "{}",
+        out.stderr
+    );
+    // Every command then explains it, without calling Entra.
+    let calls = env.login.received_requests().await.unwrap().len();
+    for args in [vec!["status"], vec!["customers"], vec!["token"]] {
+        let out = env.run(&args).await;
+        out.assert_code(4);
+        assert!(
+            out.stderr.contains(&format!(
+                "was issued to app {CLIENT_ID}, but csp now uses app {NEW_APP}"
+            )),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("hint: run `csp authorize`"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(env.login.received_requests().await.unwrap().len(), calls);
 }
 
 #[tokio::test]

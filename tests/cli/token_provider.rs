@@ -160,7 +160,7 @@ async fn failing(status: u16, error: &str, code: u32) -> AuthError {
 
 #[tokio::test]
 async fn a_dead_refresh_token_means_exit_4() {
-    for code in [700082, 70008, 50173, 70043, 70000] {
+    for code in csp::auth::error::DEAD_SIGN_IN_CODES {
         let err = failing(400, "invalid_grant", code).await;
         assert!(
             matches!(err, AuthError::SignInExpired { .. }),
