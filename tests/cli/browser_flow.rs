@@ -50,9 +50,30 @@ async fn mount_authorize(server: &MockServer, fake: FakeAuthorize) {
 
 #[tokio::test]
 async fn the_browser_comes_back_with_a_code_that_is_redeemed_with_the_pkce_verifier() {
+    // A public client: the code and the verifier, and no secret.
+    browser_sign_in(app(), |m| m.and(FormLacks("client_secret"))).await;
+}
+
+#[tokio::test]
+async fn a_confidential_client_redeems_the_code_with_its_secret_too() {
+    let confidential = AppCredentials {
+        client_secret: Some(CLIENT_SECRET.to_string().into()),
+        ..app()
+    };
+    browser_sign_in(confidential, |m| {
+        m.and(form("client_secret", CLIENT_SECRET))
+    })
+    .await;
+}
+
+/// A whole browser sign-in of `app`, whose code redemption must also match `extra`.
+async fn browser_sign_in(
+    app: AppCredentials,
+    extra: impl FnOnce(wiremock::MockBuilder) -> wiremock::MockBuilder,
+) {
     let server = MockServer::start().await;
     let fake = FakeAuthorize::new("the-code");
-    code_redemption("organizations", "the-code", &fake)
+    extra(code_redemption("organizations", "the-code", &fake))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("at", Some("rt"))))
         .expect(1)
         .mount(&server)
@@ -60,7 +81,6 @@ async fn the_browser_comes_back_with_a_code_that_is_redeemed_with_the_pkce_verif
     mount_authorize(&server, fake).await;
     let authority = Url::parse(&server.uri()).unwrap();
     let http = csp::http::token_client().unwrap();
-    let app = app();
     let flow = BrowserFlow {
         http: &http,
         app: &app,
