@@ -166,7 +166,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         Some(u) => update.set.push(("user", u.clone())),
         None => update.remove.push("user"),
     }
-    config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     if kind == StoreKind::File {
         ctx.note(&format!(
             "Sign-in stored in {} (mode 0600), as asked; the profile will keep using this file.",

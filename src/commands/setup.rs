@@ -397,7 +397,7 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
     if args.with_secret || args.insecure_storage {
         update.set.push(("token_store", store_kind.to_string()));
     }
-    config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
 
     if changes.is_empty() {
         ctx.note(&format!(
