@@ -122,9 +122,25 @@ pub struct ProfileUpdate {
 
 /// Applies `update` to profile `name` in the file at `path`: under the lock, re-reading the
 /// file so a concurrent writer's changes are kept, then writing atomically. A file that does
-/// not parse is reported and left untouched.
+/// not parse is reported and left untouched. Blocks the thread while another csp holds the
+/// lock; async code uses [`update_profile_async`], which lets Ctrl-C be heard meanwhile.
 pub fn update_profile(path: &Path, name: &str, update: &ProfileUpdate) -> Result<(), ConfigError> {
     let _lock = files::lock_for(path, files::LOCK_WAIT)?;
+    apply_update(path, name, update)
+}
+
+/// [`update_profile`], waiting for the lock without blocking the runtime.
+pub async fn update_profile_async(
+    path: &Path,
+    name: &str,
+    update: &ProfileUpdate,
+) -> Result<(), ConfigError> {
+    let _lock = files::lock_for_async(path, files::LOCK_WAIT).await?;
+    apply_update(path, name, update)
+}
+
+/// The body of a profile update; the caller holds the file's lock.
+fn apply_update(path: &Path, name: &str, update: &ProfileUpdate) -> Result<(), ConfigError> {
     let mut doc = match files::read_optional(path)? {
         Some(text) => parse(path, &text)?.1,
         None => DocumentMut::new(),
@@ -213,6 +229,41 @@ mod tests {
         let err = ConfigFile::load(&path).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(update_profile(&path, "default", &ProfileUpdate::default()).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    }
+
+    #[tokio::test]
+    async fn the_async_update_waits_for_the_lock_then_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let held = files::lock_for(&path, files::LOCK_WAIT).unwrap();
+        let other = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            drop(held);
+        });
+        update_profile_async(
+            &path,
+            "default",
+            &ProfileUpdate {
+                set: vec![("user", "u@contoso.com".into())],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        other.await.unwrap();
+        let cfg = ConfigFile::load(&path).unwrap();
+        assert_eq!(
+            cfg.profile("default").unwrap().user.as_deref(),
+            Some("u@contoso.com")
+        );
+        let broken = "[profiles.default]\nclient_id = \n";
+        std::fs::write(&path, broken).unwrap();
+        assert!(
+            update_profile_async(&path, "default", &ProfileUpdate::default())
+                .await
+                .is_err()
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
     }
 

@@ -130,44 +130,107 @@ pub struct FileLock {
     _file: File,
 }
 
+/// How often a waiting taker tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
 /// Takes the lock that guards `path`, waiting up to `wait` for another process to let go.
+/// Blocks the thread while it waits: for synchronous callers only (the file secret store,
+/// which runs on a blocking thread); async code uses [`lock_for_async`].
 pub fn lock_for(path: &Path, wait: Duration) -> Result<FileLock, FileError> {
-    let path = &through_symlink(path);
-    let dir = parent_dir(path);
-    ensure_private_dir(&dir)?;
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|source| FileError::Write {
-            path: lock_path.clone(),
-            source,
-        })?;
-    let start = Instant::now();
+    let mut waiting = Waiting::open(path, wait)?;
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(FileLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(FileError::LockTimeout {
-                    path: path.to_path_buf(),
-                    waited: wait,
-                });
-            }
-            Err(fs::TryLockError::Error(source)) => {
-                return Err(FileError::Write {
-                    path: lock_path,
-                    source,
-                });
-            }
+        if waiting.try_take()? {
+            return Ok(waiting.into_lock());
         }
+        std::thread::sleep(LOCK_POLL);
+    }
+}
+
+/// [`lock_for`] for async code: it waits with `tokio::time::sleep`, so the runtime's other
+/// tasks (the Ctrl-C listener above all) keep running while another csp holds the lock.
+/// Polling `try_lock` rather than a blocking `lock()` on a blocking thread: a thread blocked in
+/// the OS lock call cannot be cancelled, so after Ctrl-C (or past `wait`) it would go on
+/// waiting and take the lock for a command that had given up; dropping this future leaves
+/// nothing behind.
+pub async fn lock_for_async(path: &Path, wait: Duration) -> Result<FileLock, FileError> {
+    let mut waiting = Waiting::open(path, wait)?;
+    loop {
+        if waiting.try_take()? {
+            return Ok(waiting.into_lock());
+        }
+        tokio::time::sleep(LOCK_POLL).await;
+    }
+}
+
+/// A lock being waited for: the open lock file and how long to wait.
+struct Waiting {
+    file: File,
+    lock_path: PathBuf,
+    path: PathBuf,
+    wait: Duration,
+    start: Instant,
+    announced: bool,
+}
+
+impl Waiting {
+    fn open(path: &Path, wait: Duration) -> Result<Waiting, FileError> {
+        let path = through_symlink(path);
+        let dir = parent_dir(&path);
+        ensure_private_dir(&dir)?;
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|source| FileError::Write {
+                path: lock_path.clone(),
+                source,
+            })?;
+        Ok(Waiting {
+            file,
+            lock_path,
+            path,
+            wait,
+            start: Instant::now(),
+            announced: false,
+        })
+    }
+
+    /// One attempt: `true` once the lock is taken, `false` to try again later, or an error
+    /// when the time is up.
+    fn try_take(&mut self) -> Result<bool, FileError> {
+        match self.file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(fs::TryLockError::WouldBlock) if self.start.elapsed() < self.wait => {
+                // Said once, after the first wait rather than before it: by then an async
+                // caller's runtime has run its other tasks (its Ctrl-C listener) at least once.
+                if self.start.elapsed() >= LOCK_POLL && !self.announced {
+                    self.announced = true;
+                    tracing::info!(
+                        "waiting for another csp process to release {}",
+                        self.path.display()
+                    );
+                }
+                Ok(false)
+            }
+            Err(fs::TryLockError::WouldBlock) => Err(FileError::LockTimeout {
+                path: self.path.clone(),
+                waited: self.wait,
+            }),
+            Err(fs::TryLockError::Error(source)) => Err(FileError::Write {
+                path: self.lock_path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// The lock, once `try_take` has taken it.
+    fn into_lock(self) -> FileLock {
+        FileLock { _file: self.file }
     }
 }
 
@@ -273,5 +336,43 @@ mod tests {
         assert!(matches!(err, FileError::LockTimeout { .. }));
         drop(held);
         assert!(lock_for(&path, Duration::from_millis(120)).is_ok());
+    }
+
+    /// On a one-thread runtime (as the binary runs), a task that lets go of the lock gets to run
+    /// while the async waiter waits, and the waiter then takes the lock. A waiter that blocked
+    /// the thread would starve that task and time out after `LOCK_WAIT`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_async_wait_lets_other_tasks_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.json");
+        let held = lock_for(&path, LOCK_WAIT).unwrap();
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&ticks);
+        let other = tokio::spawn(async move {
+            // Progress made while the lock is held elsewhere, then the lock let go.
+            for _ in 0..3 {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+            drop(held);
+        });
+        let lock = lock_for_async(&path, LOCK_WAIT).await;
+        assert!(lock.is_ok(), "{:?}", lock.err());
+        assert_eq!(ticks.load(std::sync::atomic::Ordering::SeqCst), 3);
+        other.await.unwrap();
+        // Held now: a synchronous taker is refused.
+        assert!(lock_for(&path, Duration::from_millis(120)).is_err());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_async_wait_times_out_like_the_blocking_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let _held = lock_for(&path, LOCK_WAIT).unwrap();
+        let err = lock_for_async(&path, Duration::from_millis(120))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, FileError::LockTimeout { .. }), "{err:?}");
     }
 }

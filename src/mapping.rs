@@ -252,11 +252,12 @@ impl MappingStore {
 
     /// Changes the mappings under the file's lock: re-reads the file, applies `change`, and
     /// writes the result atomically if it changed. A file that does not parse is left alone.
-    pub fn update<T, E>(
+    /// While another csp holds the lock, the wait yields to the runtime (Ctrl-C is heard).
+    pub async fn update<T, E>(
         &self,
         change: impl FnOnce(&mut Mappings) -> Result<T, E>,
     ) -> Result<Result<T, E>, MappingError> {
-        let _lock = files::lock_for(&self.path, files::LOCK_WAIT)?;
+        let _lock = files::lock_for_async(&self.path, files::LOCK_WAIT).await?;
         let mut mappings = self.load()?;
         let before = mappings.list.clone();
         let outcome = change(&mut mappings);
@@ -342,8 +343,8 @@ mod tests {
         assert_eq!(ms.all()[0].customer, "Fabrikam");
     }
 
-    #[test]
-    fn the_file_round_trips_and_keeps_unknown_keys() {
+    #[tokio::test]
+    async fn the_file_round_trips_and_keeps_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mappings.json");
         std::fs::write(
@@ -354,6 +355,7 @@ mod tests {
         let store = MappingStore::new(&path);
         store
             .update(|ms| ms.upsert(m("A", T1), false))
+            .await
             .unwrap()
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -369,8 +371,8 @@ mod tests {
         assert_eq!(names, ["A", "B"]);
     }
 
-    #[test]
-    fn bad_files_are_reported_with_their_line_and_left_alone() {
+    #[tokio::test]
+    async fn bad_files_are_reported_with_their_line_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mappings.json");
         let store = MappingStore::new(&path);
@@ -389,7 +391,12 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             let err = store.load().unwrap_err();
             assert!(err.to_string().contains(expect), "{err}");
-            assert!(store.update(|ms| ms.upsert(m("A", T1), true)).is_err());
+            assert!(
+                store
+                    .update(|ms| ms.upsert(m("A", T1), true))
+                    .await
+                    .is_err()
+            );
             assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
         }
     }

@@ -159,7 +159,7 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         Some(u) => update.set.push(("user", u.clone())),
         None => update.remove.push("user"),
     }
-    config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     if kind == StoreKind::File {
         // Say why only when someone chose it: a flag or CSP_TOKEN_STORE (the sandbox, say).
         let why = match sign_in.store.origin {

@@ -48,14 +48,15 @@ pub async fn run(ctx: &Context, _args: &LogoutArgs) -> Result<(), CliError> {
     } else {
         let removed = ctx.vault(kind).delete().await?;
         if settings.config.profile(&settings.profile).is_some() {
-            config::update_profile(
+            config::update_profile_async(
                 &settings.config_path(),
                 &settings.profile,
                 &ProfileUpdate {
                     remove: vec!["user", "confidential"],
                     ..Default::default()
                 },
-            )?;
+            )
+            .await?;
         }
         removed
     };

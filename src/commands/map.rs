@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: &MapArgs) -> Result<(), CliError> {
             map_one(ctx, customer, domain, args.replace).await
         }
         Some(MapCommand::List(_)) => list(ctx),
-        Some(MapCommand::Remove(a)) => remove(ctx, a),
+        Some(MapCommand::Remove(a)) => remove(ctx, a).await,
         Some(MapCommand::Import(a)) => import(ctx, a).await,
         Some(MapCommand::Suggest(a)) => suggest(ctx, a).await,
     }
@@ -175,7 +175,7 @@ async fn map_one(
         .await
         .map_err(refusal_error)?;
     let new = record(&checked);
-    let outcome = store.update(|ms| ms.upsert(new.clone(), replace))?;
+    let outcome = store.update(|ms| ms.upsert(new.clone(), replace)).await?;
     let status = outcome.map_err(|c| refusal_error(conflict_refusal(&c)))?;
     let stored = store
         .load()?
@@ -222,9 +222,9 @@ fn list(ctx: &Context) -> Result<(), CliError> {
     super::emit(ctx, &MappingList(mappings.all().to_vec()))
 }
 
-fn remove(ctx: &Context, args: &MapRemoveArgs) -> Result<(), CliError> {
+async fn remove(ctx: &Context, args: &MapRemoveArgs) -> Result<(), CliError> {
     let client = mapping::validate_client(&args.customer).map_err(|m| CliError::usage(m, None))?;
-    let removed = store(ctx).update(|ms| ms.remove(&client).ok_or(()))?;
+    let removed = store(ctx).update(|ms| ms.remove(&client).ok_or(())).await?;
     match removed {
         Ok(m) => super::emit(
             ctx,
@@ -405,7 +405,8 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
                 reports.push(report);
             }
             Ok::<(), ()>(())
-        })?
+        })
+        .await?
         .ok();
     let total = reports.len();
     let report = ImportReport(reports);

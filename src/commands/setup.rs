@@ -130,7 +130,7 @@ pub async fn run(ctx: &Context, args: &SetupArgs) -> Result<(), CliError> {
     let (app, created) = application(ctx, &regs, &plan, &resources, &mut changes).await?;
     admin_consent(&regs, &app, &resources, &plan, &mut changes).await?;
     let secret = client_secret(ctx, &regs, &plan, &app, &mut changes).await?;
-    record(ctx, &plan, &app, tenant_id.as_deref())?;
+    record(ctx, &plan, &app, tenant_id.as_deref()).await?;
 
     if changes.is_empty() {
         ctx.note(&format!(
@@ -515,7 +515,7 @@ async fn client_secret(
 
 /// Step 6: the profile records the app, the tenant and, for a secret, its store. The app the
 /// stored sign-in was issued to stays recorded, so a later run can tell they differ.
-fn record(
+async fn record(
     ctx: &Context,
     plan: &Plan,
     app: &Application,
@@ -544,7 +544,7 @@ fn record(
     if !plan.public || plan.store == StoreKind::File {
         update.set.push(("token_store", plan.store.to_string()));
     }
-    config::update_profile(&settings.config_path(), &settings.profile, &update)?;
+    config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod device_flow;
 mod docs;
 mod http_layer;
 mod leak;
+mod locks;
 mod mapping;
 mod real_keyring;
 #[cfg(feature = "sandbox")]
