@@ -13,6 +13,7 @@ pub mod consent;
 pub mod context;
 pub mod environment;
 pub mod error;
+pub mod exit_codes;
 pub mod files;
 pub mod graph;
 pub mod http;

@@ -1,7 +1,11 @@
-//! Completions, the man page, `--version`, `exit-codes`, and every command's help text pinned
+//! Completions, the man pages, `--version`, `exit-codes`, and every command's help text pinned
 //! by snapshots, so help changes show up in review.
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
 use clap::CommandFactory;
+use csp::ExitCode;
 
 use crate::support::*;
 
@@ -36,6 +40,83 @@ async fn the_man_page_renders() {
     for word in ["authorize", "consent", "audit", "config\\-dir"] {
         assert!(out.stdout.contains(word), "the man page lacks {word}");
     }
+    // The page links only to pages `man --dir` writes: there is none for `help`.
+    assert!(!out.stdout.contains("csp\\-help(1)"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn man_dir_writes_one_page_per_command_creating_the_directory() {
+    let env = TestEnv::new().await;
+    let dir = env.config_dir().join("new/man1");
+    let out = env.run(&["man", "--dir", dir.to_str().unwrap()]).await;
+    out.assert_code(0);
+
+    let mut paths = Vec::new();
+    command_paths(&csp::cli::Cli::command(), Vec::new(), &mut paths);
+    let expected: BTreeSet<String> = paths
+        .iter()
+        .map(|p| {
+            let mut name = vec!["csp".to_string()];
+            name.extend(p.iter().cloned());
+            format!("{}.1", name.join("-"))
+        })
+        .collect();
+    for name in ["csp.1", "csp-authorize.1", "csp-map.1", "csp-map-import.1"] {
+        assert!(expected.contains(name), "{expected:?}");
+    }
+    let written: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(written, expected);
+
+    for name in &expected {
+        let page = std::fs::read_to_string(dir.join(name)).unwrap();
+        let title = name.trim_end_matches(".1");
+        // A roff page whose title is the page's own name, in section 1.
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(&format!(".TH {title} 1 "))),
+            "{name}: {}",
+            &page[..300.min(page.len())]
+        );
+        assert!(page.contains(".SH NAME"), "{name}");
+        assert!(
+            page.contains(&format!("csp {}", env!("CARGO_PKG_VERSION"))),
+            "{name}"
+        );
+        // stdout lists every file written.
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| Path::new(l) == dir.join(name).as_path()),
+            "{}",
+            out.stdout
+        );
+    }
+    let import = std::fs::read_to_string(dir.join("csp-map-import.1")).unwrap();
+    assert!(import.contains("customer,domain") && import.contains("\\-\\-jobs"));
+
+    // A second run replaces the pages with the same text.
+    env.run(&["man", "--dir", dir.to_str().unwrap()])
+        .await
+        .assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("csp-map-import.1")).unwrap(),
+        import
+    );
+}
+
+#[tokio::test]
+async fn man_dir_on_a_file_fails_and_leaves_it_alone() {
+    let env = TestEnv::new().await;
+    let file = env.config_dir().join("not-a-dir");
+    std::fs::write(&file, "keep me").unwrap();
+    let out = env.run(&["man", "--dir", file.to_str().unwrap()]).await;
+    out.assert_code(1);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 }
 
 #[tokio::test]
@@ -76,9 +157,27 @@ async fn exit_codes_are_explained() {
         for code in ["  0 ", "  1 ", "  2 ", "  4 ", "  5 ", "  130 "] {
             assert!(out.stdout.contains(code), "{args:?} lacks {code:?}");
         }
+        assert!(out.stdout.contains("run `csp authorize`"), "{}", out.stdout);
     }
     let out = env.run(&["--help"]).await;
     assert!(out.stdout.contains("csp help exit-codes"));
+    assert!(
+        out.stdout.contains("4 not signed in (run `csp"),
+        "{}",
+        out.stdout
+    );
+
+    // For scripts: the same table as JSON.
+    let out = env.run(&["exit-codes", "-o", "json"]).await;
+    out.assert_code(0);
+    let rows = out.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), ExitCode::ALL.len());
+    for (row, code) in rows.iter().zip(ExitCode::ALL) {
+        assert_eq!(row["code"], code.code());
+        assert_eq!(row["meaning"], code.meaning());
+        assert_eq!(row["summary"], code.summary());
+    }
 }
 
 /// Every command path: `[]`, `["map"]`, `["map", "import"]`, …
