@@ -7,21 +7,22 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::Cloud;
+use crate::exit_codes::ExitCode;
 
 /// The version and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CSP_GIT_COMMIT"), ")");
 
 /// Onboard Microsoft CSP customer tenants: sign in once, map clients to tenants, consent a CPV app.
 ///
-/// Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 4 not signed in
-/// (run `csp authorize`), 5 partial failure, 130 interrupted.
+/// The reference is in the docs/ folder of csp's repository and its release archives; every
+/// command's help has examples, and `csp man --dir DIR` writes a manual page per command.
 #[derive(Debug, Parser)]
 #[command(
     name = "csp",
     version = VERSION,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Run `csp help exit-codes` for what each exit code means."
+    after_help = ExitCode::help_summary()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -579,25 +580,25 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Print the manual page (roff)
+/// Print the manual page (roff), or write one page per command into a directory
+///
+/// Without --dir, prints the page of `csp` itself. With --dir, writes csp.1 and a page for
+/// every subcommand, nested ones included (csp-authorize.1, csp-map-import.1, ...), into DIR,
+/// creating it if needed, and lists the files written.
 ///
 /// Examples:
 ///   csp man > /usr/local/share/man/man1/csp.1
 ///   csp man | man -l -
+///   csp man --dir ~/.local/share/man/man1 && man csp-consent
 #[derive(Debug, Clone, Args, Default)]
 #[command(verbatim_doc_comment)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write one page per command into DIR instead of printing the page of `csp`
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
 
 /// What csp's exit codes mean
-///
-///   0    success
-///   1    the command failed (remote error, I/O, unexpected response, keyring missing or locked)
-///   2    usage error or invalid input (bad flag, GUID, domain, URL, a file that does not parse)
-///   4    not signed in, the sign-in expired or was revoked, or Partner Center requires MFA:
-///        run `csp authorize`
-///   5    partial: some customers (or import rows) failed, `audit` found customers that need
-///        attention, or `doctor` found a failed check
-///   130  interrupted (Ctrl-C); what finished before is kept and reported
 #[derive(Debug, Clone, Args, Default)]
-#[command(verbatim_doc_comment)]
+#[command(long_about = format!("What csp's exit codes mean\n\n{}", ExitCode::table_text()))]
 pub struct ExitCodesArgs {}

@@ -14,22 +14,7 @@ use crate::secrets::{SecretStoreError, StoreKind};
 use crate::settings::SettingsError;
 use crate::tenant_lookup::LookupError;
 
-/// The exit codes of CONTRACT.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
-    Success = 0,
-    Failure = 1,
-    Usage = 2,
-    NotSignedIn = 4,
-    Partial = 5,
-    Interrupted = 130,
-}
-
-impl ExitCode {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-}
+pub use crate::exit_codes::ExitCode;
 
 impl FailureCode {
     /// The exit code of a run over many customers whose worst failure is this one: the sign-in

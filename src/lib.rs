@@ -14,6 +14,7 @@ pub mod context;
 pub mod customer_check;
 pub mod environment;
 pub mod error;
+pub mod exit_codes;
 pub mod failure;
 pub mod files;
 pub mod graph;
