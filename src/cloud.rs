@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Which Microsoft cloud the partner tenant lives in (API.md §1.9).
+/// Which Microsoft cloud the partner tenant lives in (Microsoft's national-cloud endpoints).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {

@@ -252,7 +252,7 @@ impl CliError {
     }
 }
 
-/// Advice for the Partner Center and Graph errors partners meet (API.md §2.6, PEERS.md §5).
+/// Advice for the Partner Center and Graph errors partners meet (Partner Center's error-codes page).
 fn api_hint(e: &ApiError) -> Option<String> {
     if e.is_mfa_required() {
         return Some(
@@ -298,7 +298,7 @@ fn auth_hint(e: &AuthError) -> Option<String> {
     let code_advice = e.aadsts().and_then(advice::aadsts);
     match e {
         AuthError::NoClientId => Some(
-            "register the partner's own multi-tenant app in Entra (see the README, \"The partner app\"), then pass --client-id APP_ID, set CSP_CLIENT_ID, or set client_id in the profile".into(),
+            "run `csp setup` first: it creates the partner's own multi-tenant app and records it in the profile (docs/partner-app.md); for an app you already have, pass --client-id APP_ID or set CSP_CLIENT_ID".into(),
         ),
         AuthError::NotSignedIn { .. } => Some(
             "run `csp authorize`; in CI, set CSP_REFRESH_TOKEN and CSP_CLIENT_ID".into(),

@@ -1,5 +1,5 @@
 //! `csp`: onboard Microsoft CSP customer tenants. The library holds all logic; the binary only
-//! parses, runs and exits. See DESIGN.md for how the modules fit together.
+//! parses, runs and exits. docs/development.md says how the modules fit together.
 
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 

@@ -1,4 +1,4 @@
-//! The device-code sign-in (RFC 8628 as Entra speaks it, API.md §1.1–1.2) on oauth2 v5. Adds
+//! The device-code sign-in (RFC 8628 as Entra speaks it: Microsoft's v2-oauth2-device-code page) on oauth2 v5. Adds
 //! what oauth2 lacks: Entra's `message`, its `authorization_declined` and
 //! `bad_verification_code` answers, and a guard that ends the wait when the network is gone
 //! (oauth2 alone retries transport errors silently until the code expires).

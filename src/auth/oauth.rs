@@ -19,7 +19,7 @@ use url::Url;
 use crate::cloud::join_path;
 
 /// Entra's token response: oauth2's standard fields plus `id_token`, and `expires_in` accepted as
-/// a number or a string (v1-era responses send strings, API.md §1.8).
+/// a number or a string (v1-era responses send strings).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(from = "RawTokenResponse")]
 pub struct AzureTokenResponse {

@@ -1,6 +1,6 @@
 //! Access tokens for the Secure Application Model: one refresh token (the partner user's)
 //! redeemed for an access token per (scope, tenant), the tenant being the partner's own or a
-//! customer's (API.md §1.6). Tokens are cached in memory until five minutes before they
+//! customer's (the Secure Application Model: a refresh token is bound to user and app, not to a resource or tenant). Tokens are cached in memory until five minutes before they
 //! expire, concurrent requests for the same token share one redemption, and the newest
 //! rotated refresh token is written back to the store once, by `persist`, at the end of a run.
 

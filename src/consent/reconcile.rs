@@ -17,7 +17,7 @@ use crate::http::{ApiError, RemoteError, Sleeper};
 use crate::partner_center::PartnerCenter;
 use crate::partner_center::consents::Posted;
 
-/// A customer's result, as CONTRACT.md names them.
+/// A customer's result, as docs/commands/consent.md names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

@@ -1,4 +1,4 @@
-//! Microsoft Graph (API.md §4, §5): GDAP relationships in the partner tenant, domains in a
+//! Microsoft Graph v1.0: GDAP relationships in the partner tenant, domains in a
 //! customer tenant, and paging over `@odata.nextLink`. Builds requests and reads answers; never
 //! prints.
 
@@ -40,7 +40,7 @@ impl Graph {
         Ok(all_pages(&self.api, &token, self.api.url(path_and_query)).await?)
     }
 
-    /// The partner's GDAP relationships, all statuses (API.md §4, G3).
+    /// The partner's GDAP relationships, all statuses (`GET /tenantRelationships/delegatedAdminRelationships`).
     pub async fn gdap_relationships(&self) -> Result<Vec<GdapRelationship>, RemoteError> {
         self.list(
             None,
@@ -49,7 +49,7 @@ impl Graph {
         .await
     }
 
-    /// The domains of a customer tenant, read in that tenant (API.md §4, G1).
+    /// The domains of a customer tenant, read in that tenant (`GET /domains`).
     pub async fn domains(&self, tenant: &str) -> Result<Vec<Domain>, RemoteError> {
         self.list(Some(tenant), "v1.0/domains").await
     }

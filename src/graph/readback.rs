@@ -1,4 +1,4 @@
-//! Reading back what an app holds in a customer tenant (API.md §5): its service principal by
+//! Reading back what an app holds in a customer tenant (Graph's servicePrincipal and oauth2PermissionGrant resources): its service principal by
 //! appId, its delegated permission grants, and each grant's resource resolved from
 //! service-principal object id to appId (cached for the tenant).
 

@@ -1,6 +1,6 @@
 //! Client-side rate limits (GCRA, via governor) that keep bulk work under Partner Center's
 //! published limits: 50 requests per second per application id for application consents, and
-//! 500 requests per minute per tenant for customer reads (API.md §2.2, §2.7). The quotas leave a
+//! 500 requests per minute per tenant for customer reads (Partner Center's customer resource and API throttling guidance). The quotas leave a
 //! small burst so that no one-second (or one-minute) window can exceed the limit.
 
 use std::num::NonZeroU32;

@@ -1,4 +1,4 @@
-//! Partner Center's application-consent API (API.md §3): `POST` one resource's grant and
+//! Partner Center's application-consent API (the control-panel-vendor APIs): `POST` one resource's grant and
 //! `DELETE` the app's consent, each under the per-application rate limit, with `ValidateMfa`.
 
 use reqwest::Method;
@@ -13,7 +13,7 @@ use crate::http::{ApiError, Call, RemoteError};
 #[derive(Debug)]
 pub enum Posted {
     Created,
-    /// 409, or an answer saying "Permission entry already exists" (undocumented; API.md §3.1).
+    /// 409, or an answer saying "Permission entry already exists" (Microsoft's docs list neither; peers such as CIPP meet both).
     AlreadyExists,
 }
 

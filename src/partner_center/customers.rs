@@ -15,7 +15,7 @@ pub const PAGE_SIZE: u32 = 500;
 /// A listing that pages more than this is looping, not large.
 const MAX_PAGES: usize = 10_000;
 
-/// A documented search field (API.md §2.4).
+/// A documented search field (Partner Center's get-a-customer-by-name page).
 #[derive(Debug, Clone, Copy)]
 pub enum SearchField {
     CompanyName,
@@ -119,7 +119,7 @@ impl PartnerCenter {
     }
 
     /// Turns a `links.next` into a URL on the Partner Center host and its headers. The uri comes
-    /// with or without the `/v1` prefix (API.md §2.3); an absolute link must stay on the host.
+    /// with or without the `/v1` prefix (Microsoft's docs show both); an absolute link must stay on the host.
     fn follow(&self, link: &Link) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), ApiError> {
         let url = match Url::parse(&link.uri) {
             Ok(abs) => {

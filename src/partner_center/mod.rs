@@ -1,4 +1,4 @@
-//! Partner Center's REST API (API.md §2): customers (all pages, search) and, in later commands,
+//! Partner Center's REST API: customers (all pages, search) and, in later commands,
 //! application consents. Builds requests and reads answers; never prints.
 
 pub mod consents;

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-/// A customer (API.md §2.2): `id` is the customer's tenant id.
+/// A customer (Partner Center's Customer resource): `id` is the customer's tenant id.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {

@@ -321,8 +321,7 @@ async fn without_a_client_id_authorize_explains_the_partner_app() {
     out.assert_code(2);
     assert!(out.stderr.contains("error: no client id"), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("hint: register the partner's own multi-tenant app"),
+        out.stderr.contains("hint: run `csp setup` first"),
         "{}",
         out.stderr
     );

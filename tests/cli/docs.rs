@@ -499,13 +499,9 @@ fn the_dead_sign_in_codes_are_all_named_in_the_troubleshooting_page() {
         .skip(1)
         .filter_map(|s| s.split('`').next()?.parse().ok())
         .collect();
-    // Every code that ends the sign-in (exit 4) is named, and each has advice.
-    for code in csp::auth::error::DEAD_SIGN_IN_CODES.iter() {
-        assert!(
-            named.contains(code),
-            "AADSTS{code} is not named: {paragraph}"
-        );
-    }
+    // Exactly the codes that end the sign-in (exit 4) are named, and each has advice.
+    let dead: BTreeSet<u32> = csp::auth::error::DEAD_SIGN_IN_CODES.into_iter().collect();
+    assert_eq!(named, dead, "{paragraph}");
     for code in &named {
         assert!(
             csp::advice::aadsts(*code).is_some_and(|a| a.contains("csp authorize")),
