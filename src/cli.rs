@@ -129,6 +129,7 @@ pub enum Command {
     Domains(DomainsArgs),
     Map(MapArgs),
     Consent(ConsentArgs),
+    Gdap(GdapArgs),
     Audit(AuditArgs),
     Doctor(DoctorArgs),
     Demo(DemoArgs),
@@ -448,6 +449,258 @@ pub struct ConsentArgs {
     pub rate: u32,
 }
 
+/// Create, approve, assign, renew and end GDAP relationships
+///
+/// Takes a customer from no relationship to one csp can consent through: request a
+/// relationship from a template (its roles, duration and auto-extend), send the customer the
+/// approval link, wait for the approval, and give each role to its partner security group.
+///
+/// Examples:
+///   csp gdap request --customer contoso.com --template consent
+///   csp gdap request --new --template standard
+///   csp gdap wait --customer contoso.com
+///   csp gdap assign --customer contoso.com --create-groups --add-member me
+///   csp gdap list --expiring 30
+///   csp gdap renew --yes
+#[derive(Debug, Clone, Args)]
+#[command(verbatim_doc_comment)]
+pub struct GdapArgs {
+    #[command(subcommand)]
+    pub command: GdapCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum GdapCommand {
+    Roles(GdapRolesArgs),
+    Templates(GdapTemplatesArgs),
+    List(GdapListArgs),
+    Request(GdapRequestArgs),
+    Wait(GdapWaitArgs),
+    Assign(GdapAssignArgs),
+    Renew(GdapRenewArgs),
+    Terminate(GdapTerminateArgs),
+}
+
+/// List the Entra roles csp knows, and which of them can consent the CPV app
+///
+/// Roles are named in templates and with --role by these display names or template ids.
+///
+/// Examples:
+///   csp gdap roles
+///   csp gdap roles -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct GdapRolesArgs {}
+
+/// List the GDAP templates: built-in ones and the profile's own
+///
+/// A template names roles, a duration, auto-extend, and the partner security group that holds
+/// each role. Built in: `consent` (Cloud Application Administrator: only what csp needs) and
+/// `standard` (a least-privilege set for an MSP's daily work). Define your own in config.toml
+/// under [profiles.NAME.gdap.templates.TEMPLATE].
+///
+/// Examples:
+///   csp gdap templates
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct GdapTemplatesArgs {}
+
+/// List the partner's GDAP relationships, with their roles and access assignments
+///
+/// Every relationship, including those awaiting a customer's approval (their approval link is
+/// shown) and those created for a customer who does not exist yet.
+///
+/// Examples:
+///   csp gdap list
+///   csp gdap list --customer contoso.com -o json
+///   csp gdap list --status active --expiring 30
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct GdapListArgs {
+    /// Only this customer's: a mapped client, a tenant id or a domain
+    #[arg(long, value_name = "CLIENT|TENANT|DOMAIN")]
+    pub customer: Option<String>,
+
+    /// Only relationships in this status (repeatable): created, approval_pending, active,
+    /// expiring, expired, terminated, …
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+
+    /// Only active relationships that end within DAYS days
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub expiring: Option<u32>,
+}
+
+/// Request a GDAP relationship and print the link the customer approves it with
+///
+/// Creates the relationship from a template (or --role) and locks it for approval. For an
+/// existing customer (--customer) or a new one (--new: any customer may approve the link). The
+/// rules Microsoft enforces are checked first: a name of at most 50 characters, unique among
+/// your relationships; a duration from P1D to P2Y; auto-extend only P180D or off, and off with
+/// Global Administrator. Repeating a request finds the relationship it made and prints its
+/// link again.
+///
+/// Examples:
+///   csp gdap request --customer contoso.com --template consent
+///   csp gdap request --new --template standard --name "Fabrikam onboarding"
+///   csp gdap request --customer Contoso --role "Cloud Application Administrator" --duration P365D
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["customer", "new"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["template", "role"])))]
+pub struct GdapRequestArgs {
+    /// An existing customer: a mapped client, a tenant id or a domain
+    #[arg(long, value_name = "CLIENT|TENANT|DOMAIN")]
+    pub customer: Option<String>,
+
+    /// A customer who does not exist yet: whoever approves the link becomes the customer
+    #[arg(long)]
+    pub new: bool,
+
+    /// The template whose roles, duration and auto-extend to request (csp gdap templates)
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+
+    /// A role to request, by name or template id (repeatable; instead of --template)
+    #[arg(long, value_name = "ROLE")]
+    pub role: Vec<String>,
+
+    /// The relationship's name [default: the customer and the template]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// How long the relationship lasts, P1D to P2Y [default: the template's, else P730D]
+    #[arg(long, value_name = "ISO8601")]
+    pub duration: Option<String>,
+
+    /// Do not extend the relationship automatically when it ends
+    #[arg(long)]
+    pub no_auto_extend: bool,
+}
+
+/// Wait until a relationship is approved and active
+///
+/// Polls the relationship (or every pending relationship of a customer) until it is active
+/// (exit 0), or ends otherwise: expired, terminated (exit 1, saying which), or the timeout
+/// passes (exit 1). Ctrl-C stops at once (exit 130).
+///
+/// Examples:
+///   csp gdap wait 5d2b0a8e-…-…
+///   csp gdap wait --customer contoso.com --timeout 3600
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "customer"])))]
+pub struct GdapWaitArgs {
+    /// The relationship's id
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
+    /// The customer whose pending relationships to wait for
+    #[arg(long, value_name = "CLIENT|TENANT|DOMAIN")]
+    pub customer: Option<String>,
+
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+}
+
+/// Give each role of active relationships to its partner security group
+///
+/// For each active relationship: every role it holds is put in an active access assignment to
+/// the group its template names (one group per role). Groups are found by name or id in the
+/// partner tenant; --create-groups creates missing ones (security groups, not mail-enabled).
+/// --add-member makes sure a user (`me`, or a UPN) is in them. Roles already assigned are left
+/// alone. Groups Microsoft reserves (AdminAgents, HelpdeskAgents, SalesAgents) are refused.
+///
+/// Examples:
+///   csp gdap assign --customer contoso.com --create-groups --add-member me
+///   csp gdap assign --all --template standard
+///   csp gdap assign --relationship 5d2b0a8e-… -o json
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("targets").required(true).args(["customer", "all", "relationship"])))]
+pub struct GdapAssignArgs {
+    /// A customer's active relationships: a mapped client, a tenant id or a domain
+    #[arg(long, value_name = "CLIENT|TENANT|DOMAIN")]
+    pub customer: Option<String>,
+
+    /// Every active relationship
+    #[arg(long)]
+    pub all: bool,
+
+    /// One relationship, by id
+    #[arg(long, value_name = "ID")]
+    pub relationship: Option<String>,
+
+    /// The template whose groups to use [default: the template with exactly the
+    /// relationship's roles, else one group per role named "GDAP <role>"]
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+
+    /// Create the security groups that do not exist yet
+    #[arg(long)]
+    pub create_groups: bool,
+
+    /// Make sure this user is in the groups: `me` or a user principal name
+    #[arg(long, value_name = "me|UPN")]
+    pub add_member: Option<String>,
+
+    /// Relationships worked on at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// How long to wait for new assignments to become active
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub wait: u64,
+}
+
+/// Keep relationships that end soon alive
+///
+/// For each active relationship ending within --expiring days: turns auto-extend on where its
+/// roles allow it; otherwise (Global Administrator) requests a new relationship with the same
+/// roles and prints its approval link (-o csv suits a mail merge). Asks first on a terminal;
+/// elsewhere needs --yes.
+///
+/// Examples:
+///   csp gdap renew
+///   csp gdap renew --expiring 60 --yes -o csv > approval-links.csv
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct GdapRenewArgs {
+    /// Relationships that end within this many days
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub expiring: u32,
+
+    /// Do not ask; needed without a terminal
+    #[arg(long, short)]
+    pub yes: bool,
+
+    /// Relationships worked on at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+}
+
+/// End a GDAP relationship
+///
+/// Asks for confirmation on a terminal; without a terminal --yes is required. A relationship
+/// not yet locked for approval is deleted; any other is terminated (the customer loses the
+/// partner's access through it at once).
+///
+/// Examples:
+///   csp gdap terminate 5d2b0a8e-…
+///   csp gdap terminate 5d2b0a8e-… --yes
+#[derive(Debug, Clone, Args, Default)]
+#[command(verbatim_doc_comment)]
+pub struct GdapTerminateArgs {
+    /// The relationship's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Do not ask; needed without a terminal
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
 /// Check every mapped customer: GDAP, the app's service principal, and its granted scopes
 ///
 /// Read-only. For each customer: is there an active GDAP relationship with a role that can
@@ -518,7 +771,8 @@ pub struct DemoArgs {
 /// then, in the partner tenant: finds the app by name (or --client-id) or creates it
 /// (multi-tenant, a localhost redirect for `authorize --browser`, Partner Center
 /// user_impersonation, Graph DelegatedAdminRelationship.Read.All and the Graph scopes your
-/// consent manifest names); makes sure it and "Microsoft Partner Center" have service
+/// consent manifest names, and with --gdap the Graph scopes `csp gdap` needs to change
+/// relationships); makes sure it and "Microsoft Partner Center" have service
 /// principals; grants admin consent; and, with --with-secret, adds a client secret. A second
 /// run changes nothing. An existing app that differs is changed only with --update, after the
 /// differences are listed. Needs Application Administrator, Cloud Application Administrator
@@ -528,6 +782,7 @@ pub struct DemoArgs {
 ///   csp setup
 ///   csp setup --name "Contoso CSP automation" --tenant contoso.onmicrosoft.com
 ///   csp setup --update
+///   csp setup --gdap --update
 ///   csp setup --with-secret --insecure-storage
 #[derive(Debug, Clone, Args, Default)]
 #[command(verbatim_doc_comment)]
@@ -555,6 +810,12 @@ pub struct SetupArgs {
     /// Keep the secret in <config-dir>/credentials.json (mode 0600) instead of the OS keyring
     #[arg(long)]
     pub insecure_storage: bool,
+
+    /// Also let the app change GDAP relationships for `csp gdap`: DelegatedAdminRelationship.
+    /// ReadWrite.All, Group.Create, GroupMember.ReadWrite.All and User.ReadBasic.All (Graph,
+    /// delegated). Without it, the app only reads relationships.
+    #[arg(long)]
+    pub gdap: bool,
 
     /// The public client to sign in with for the set-up
     #[arg(

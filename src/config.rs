@@ -57,6 +57,27 @@ pub struct ProfileConfig {
     pub setup_at: Option<String>,
     /// What `csp consent` grants (`[profiles.NAME.consent]`).
     pub consent: Option<ConsentConfig>,
+    /// The partner's own GDAP templates (`[profiles.NAME.gdap.templates.TEMPLATE]`).
+    pub gdap: Option<GdapConfig>,
+}
+
+/// `[profiles.NAME.gdap]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct GdapConfig {
+    #[serde(default)]
+    pub templates: BTreeMap<String, TemplateConfig>,
+}
+
+/// `[profiles.NAME.gdap.templates.TEMPLATE]`: roles by name or template id, a duration
+/// (`P730D`), auto-extend, and the partner security group (name or object id) per role.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct TemplateConfig {
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub duration: Option<String>,
+    pub auto_extend: Option<bool>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, String>,
 }
 
 /// `[profiles.NAME.consent]`: the CPV app and the delegated scopes it is granted per resource.

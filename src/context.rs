@@ -239,6 +239,19 @@ impl Context {
         )?))
     }
 
+    /// How to invoke csp again in this mode, for hints and "Next:" lines: `csp`, with
+    /// `--sandbox` and `--profile NAME` when this run used them.
+    pub fn csp(&self) -> String {
+        let mut s = String::from("csp");
+        if self.settings.sandbox {
+            s.push_str(" --sandbox");
+        }
+        if self.settings.profile != "default" {
+            s.push_str(&format!(" --profile {}", self.settings.profile));
+        }
+        s
+    }
+
     /// Prints a warning on stderr unless `-q`.
     pub fn warn(&self, message: &str) {
         if !self.settings.quiet {

@@ -284,13 +284,28 @@ fn api_hint(e: &ApiError) -> Option<String> {
         (Service::PartnerCenter, _) if e.status() == Some(403) => Some(
             "the signed-in user lacks the Partner Center role (Admin agent) this needs".into(),
         ),
-        (Service::Graph, _) if e.status() == Some(403) => Some(
-            "the app or the user lacks the Graph permission for this (for GDAP: DelegatedAdminRelationship.Read.All, delegated, with admin consent)".into(),
-        ),
+        (Service::Graph, ApiError::Status { method, path, .. }) if e.status() == Some(403) => {
+            Some(graph_forbidden(method, path))
+        }
         (_, ApiError::Network { .. }) => Some(
             "check the network connection and any proxy (HTTPS_PROXY), then try again; CSP_HTTP_TIMEOUT raises the timeout".into(),
         ),
         _ => None,
+    }
+}
+
+/// What a Graph 403 lacks, by what was asked: GDAP and group writes need the permissions
+/// `csp setup --gdap` adds, and the Admin agent role in Partner Center.
+fn graph_forbidden(method: &str, path: &str) -> String {
+    let write = method != "GET";
+    if path.contains("delegatedAdminRelationships") && write {
+        "changing GDAP relationships needs the app's DelegatedAdminRelationship.ReadWrite.All (delegated, with admin consent: `csp setup --gdap --update`) and the Admin agent role for the signed-in user".into()
+    } else if path.contains("delegatedAdminRelationships") {
+        "reading GDAP relationships needs the app's DelegatedAdminRelationship.Read.All (delegated, with admin consent: `csp setup --update`) and the Admin agent role for the signed-in user".into()
+    } else if (path.contains("/groups") || path.contains("/users")) && write {
+        "creating groups and adding members needs the app's Group.Create and GroupMember.ReadWrite.All (delegated, with admin consent: `csp setup --gdap --update`), and a user allowed to manage groups".into()
+    } else {
+        "the app or the user lacks the Graph permission for this (delegated, with admin consent); `csp doctor` checks the app's grants".into()
     }
 }
 

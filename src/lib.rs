@@ -17,6 +17,7 @@ pub mod error;
 pub mod exit_codes;
 pub mod failure;
 pub mod files;
+pub mod gdap;
 pub mod graph;
 pub mod http;
 pub mod ids;

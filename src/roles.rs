@@ -12,6 +12,7 @@ pub enum ConsentCapability {
     None,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 pub struct Role {
     pub id: &'static str,
     pub name: &'static str,
@@ -146,6 +147,11 @@ pub const ROLES: &[Role] = &[
         "Groups Administrator",
         No,
     ),
+    role(
+        "966707d0-3269-4727-9be2-8c3a10f19b9d",
+        "Password Administrator",
+        No,
+    ),
     role("4a5d8f65-41da-4de4-8968-e035b65339cf", "Reports Reader", No),
     role(
         "17315797-102d-40b4-93e0-432062caca18",
@@ -176,6 +182,22 @@ pub const ROLES: &[Role] = &[
 
 pub fn by_id(id: &str) -> Option<&'static Role> {
     ROLES.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+/// A role named by its Entra display name (without regard to case or spacing) or its template
+/// id. Only roles csp knows: a typo must not reach Microsoft as a relationship request.
+pub fn lookup(name_or_id: &str) -> Option<&'static Role> {
+    let key: String = name_or_id.split_whitespace().collect::<Vec<_>>().join(" ");
+    by_id(&key).or_else(|| ROLES.iter().find(|r| r.name.eq_ignore_ascii_case(&key)))
+}
+
+pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+impl Role {
+    /// Whether the role lets the partner user consent the CPV app in the customer.
+    pub fn can_consent(&self) -> bool {
+        self.consent != ConsentCapability::None
+    }
 }
 
 /// The role's name, or its id when it is not a well-known one.
@@ -223,5 +245,24 @@ mod tests {
             name("00000000-0000-0000-0000-000000000001"),
             "00000000-0000-0000-0000-000000000001"
         );
+    }
+
+    #[test]
+    fn roles_are_found_by_name_or_template_id_and_nothing_else() {
+        let by_name = lookup("cloud  application administrator").unwrap();
+        let by_id = lookup("158C047A-C907-4556-B7EF-446551A6B5F7").unwrap();
+        assert_eq!(by_name.id, by_id.id);
+        assert!(by_name.can_consent());
+        assert_eq!(
+            lookup(GLOBAL_ADMINISTRATOR).unwrap().name,
+            "Global Administrator"
+        );
+        for unknown in [
+            "Cloud App Admin",
+            "00000000-0000-0000-0000-000000000001",
+            "",
+        ] {
+            assert!(lookup(unknown).is_none(), "{unknown}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::cli::AuditArgs;
 use crate::consent::manifest::{Manifest, ManifestFlags, alias_of, missing};
 use crate::context::Context;
 use crate::error::CliError;
+use crate::failure::{Failure, FailureCode};
 use crate::graph::Graph;
 use crate::graph::model::{GdapRelationship, snake_case};
 use crate::graph::readback::ReadbackError;
@@ -55,8 +56,11 @@ pub struct AuditRow {
     pub extra_scopes: Option<BTreeMap<String, Vec<String>>>,
     pub ok: bool,
     pub problems: Vec<String>,
+    /// The failure code of each problem, in the same order.
+    pub problem_codes: Vec<FailureCode>,
     pub warnings: Vec<String>,
-    /// The command that would repair this customer, when `csp consent` can.
+    /// The command that repairs the first problem, when csp can (`csp gdap …` or `csp
+    /// consent …`).
     pub repair: Option<String>,
 }
 
@@ -124,6 +128,8 @@ struct Shared {
     manifest: Option<Manifest>,
     app_id: String,
     now: chrono::DateTime<chrono::Utc>,
+    /// How to invoke csp in repair lines (`csp`, `csp --sandbox`, …).
+    csp: String,
 }
 
 pub async fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
@@ -170,6 +176,7 @@ pub async fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
         manifest,
         app_id,
         now: chrono::Utc::now(),
+        csp: ctx.csp(),
     });
     let bar = super::progress::bar(ctx, targets.len() as u64, "auditing");
     let mut rows: Vec<(usize, AuditRow)> = futures::stream::iter(targets.iter().enumerate())
@@ -228,7 +235,7 @@ fn targets(ctx: &Context, names: &[String]) -> Result<Vec<Mapping>, CliError> {
 }
 
 async fn audit_one(shared: &Shared, m: &Mapping) -> AuditRow {
-    let mut problems = Vec::new();
+    let mut problems: Vec<Failure> = Vec::new();
     let mut warnings = Vec::new();
     let gdap = check_gdap(shared, &m.tenant_id, &mut problems, &mut warnings).await;
     let gdap_ok = problems.is_empty();
@@ -245,36 +252,38 @@ async fn audit_one(shared: &Shared, m: &Mapping) -> AuditRow {
                 (Some(false), missing_s, extra_s, false)
             }
             Err(ReadbackError::Remote(e)) => {
-                problems.push(format!(
-                    "cannot read the app's grants: {}",
-                    CliError::from(e)
+                problems.push(Failure::new(
+                    FailureCode::of_remote(&e),
+                    format!("cannot read the app's grants: {e}"),
                 ));
                 (None, None, None, false)
             }
         };
     if service_principal == Some(false) {
-        problems.push("no service principal: the app is not consented in this tenant".into());
+        problems.push(Failure::new(
+            FailureCode::ConsentMissing,
+            "no service principal: the app is not consented in this tenant",
+        ));
     }
     if let Some(missing_s) = missing_scopes.as_ref().filter(|m| !m.is_empty())
         && service_principal == Some(true)
     {
-        problems.push(format!("missing scopes: {}", describe(missing_s)));
+        problems.push(Failure::new(
+            FailureCode::ScopesDiffer,
+            format!("missing scopes: {}", describe(missing_s)),
+        ));
     }
     if let Some(extra) = extra_scopes.as_ref().filter(|m| !m.is_empty()) {
         warnings.push(format!("scopes beyond the manifest: {}", describe(extra)));
     }
     let consent_needed =
         service_principal == Some(false) || missing_scopes.as_ref().is_some_and(|m| !m.is_empty());
-    let repair = (consent_needed && gdap_ok && shared.manifest.is_some()).then(|| {
-        let mut cmd = format!("csp consent --customer {}", shell_quote(&m.customer));
-        if fewer {
-            cmd.push_str(" --force");
-        }
-        cmd
-    });
     if consent_needed && !gdap_ok {
         warnings.push("fix GDAP first: consent needs a consent-capable role".into());
     }
+    let repair = problems
+        .first()
+        .and_then(|p| repair(shared, &m.customer, p.code, fewer));
     AuditRow {
         customer: m.customer.clone(),
         tenant_id: m.tenant_id.clone(),
@@ -283,16 +292,40 @@ async fn audit_one(shared: &Shared, m: &Mapping) -> AuditRow {
         missing_scopes,
         extra_scopes,
         ok: problems.is_empty(),
-        problems,
+        problem_codes: problems.iter().map(|p| p.code).collect(),
+        problems: problems.into_iter().map(|p| p.message).collect(),
         warnings,
         repair,
     }
 }
 
+/// The command that fixes a problem of this code for `customer`, when csp has one: GDAP
+/// first (a relationship with a consent role, its assignment, the user's group), then consent.
+fn repair(shared: &Shared, customer: &str, code: FailureCode, fewer: bool) -> Option<String> {
+    let who = shell_quote(customer);
+    let csp = &shared.csp;
+    Some(match code {
+        FailureCode::GdapMissing | FailureCode::GdapRoleMissing => {
+            format!("{csp} gdap request --customer {who} --template consent")
+        }
+        FailureCode::RoleUnassigned => {
+            format!("{csp} gdap assign --customer {who} --create-groups --add-member me")
+        }
+        FailureCode::NotInGroup => format!("{csp} gdap assign --customer {who} --add-member me"),
+        FailureCode::ConsentMissing | FailureCode::ScopesDiffer if shared.manifest.is_some() => {
+            format!(
+                "{csp} consent --customer {who}{}",
+                if fewer { " --force" } else { "" }
+            )
+        }
+        _ => return None,
+    })
+}
+
 async fn check_gdap(
     shared: &Shared,
     tenant: &str,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Failure>,
     warnings: &mut Vec<String>,
 ) -> GdapCheck {
     let rels: Vec<&GdapRelationship> = shared
@@ -322,13 +355,16 @@ async fn check_gdap(
         expires_soon: false,
     };
     if rels.is_empty() {
-        problems.push("no GDAP relationship with this customer".into());
+        problems.push(Failure::new(
+            FailureCode::GdapMissing,
+            "no GDAP relationship with this customer",
+        ));
         return check;
     }
     if active.is_empty() {
-        problems.push(format!(
-            "no active GDAP relationship (latest is {})",
-            check.status
+        problems.push(Failure::new(
+            FailureCode::GdapMissing,
+            format!("no active GDAP relationship (latest is {})", check.status),
         ));
         return check;
     }
@@ -344,7 +380,7 @@ async fn check_gdap(
     let Some((rel, role)) =
         capable(ConsentCapability::Microsoft).or_else(|| capable(ConsentCapability::PeersPractice))
     else {
-        problems.push("no active relationship grants a role that can consent (Global Administrator, Privileged Role Administrator or Cloud Application Administrator; Application Administrator by peers' practice)".into());
+        problems.push(Failure::new(FailureCode::GdapRoleMissing, "no active relationship grants a role that can consent (Global Administrator, Privileged Role Administrator or Cloud Application Administrator; Application Administrator by peers' practice)"));
         return check;
     };
     check.consent_role = Some(role.name.to_string());
@@ -401,16 +437,20 @@ async fn check_gdap(
         }
     }
     if let Some(e) = assignment_error.filter(|_| groups.is_empty()) {
-        problems.push(format!(
-            "cannot read the relationship's access assignments: {e}"
+        problems.push(Failure::new(
+            FailureCode::RemoteError,
+            format!("cannot read the relationship's access assignments: {e}"),
         ));
         return check;
     }
     check.role_assigned = Some(!groups.is_empty());
     if groups.is_empty() {
-        problems.push(format!(
-            "the {} role is in no active access assignment: assign it to a security group in the GDAP relationship",
-            role.name
+        problems.push(Failure::new(
+            FailureCode::RoleUnassigned,
+            format!(
+                "the {} role is in no active access assignment: assign it to a security group in the GDAP relationship",
+                role.name
+            ),
         ));
         return check;
     }
@@ -418,9 +458,10 @@ async fn check_gdap(
         let member = groups.iter().any(|g| mine.contains(g));
         check.user_in_group = Some(member);
         if !member {
-            problems.push(
-                "the signed-in user is in none of the groups assigned the consent role".into(),
-            );
+            problems.push(Failure::new(
+                FailureCode::NotInGroup,
+                "the signed-in user is in none of the groups assigned the consent role",
+            ));
         }
     }
     check

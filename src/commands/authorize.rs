@@ -212,9 +212,7 @@ async fn device_code_sign_in(
         ),
     );
     let tokens = flow.finish(&prompt, tokio::time::sleep).await;
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
+    drop(spinner);
     Ok(tokens?)
 }
 
@@ -290,9 +288,7 @@ async fn browser_sign_in(
         }
     };
     let (tokens, ()) = tokio::join!(pending.finish(), warn_if_unopened);
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
+    drop(spinner);
     Ok(tokens?)
 }
 

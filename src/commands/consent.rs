@@ -146,6 +146,21 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         Duration::from_secs(10)
     });
     let interrupted = || ctx.interrupted();
+    // Which customers have an active GDAP relationship, to tell a missing relationship from a
+    // missing role when Partner Center refuses (403). Unreadable (no permission): not told.
+    let active_gdap: Option<std::collections::BTreeSet<String>> =
+        match graph.gdap_relationships().await {
+            Ok(rels) => Some(
+                rels.iter()
+                    .filter(|r| r.is_active())
+                    .filter_map(|r| r.tenant_id())
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::info!("cannot read the GDAP relationships: {e}");
+                None
+            }
+        };
     let reconciler = Reconciler {
         pc: &pc,
         graph: &graph,
@@ -159,6 +174,7 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         },
         sleep: tokio_sleeper(),
         interrupted: &interrupted,
+        active_gdap: active_gdap.as_ref(),
     };
 
     let total = targets.len();

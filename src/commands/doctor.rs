@@ -10,7 +10,7 @@ use crate::consent::manifest::alias_of;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::files;
-use crate::graph::readback::ReadbackError;
+use crate::graph::readback::{Held, ReadbackError};
 use crate::mapping::MappingStore;
 use crate::output::Render;
 use crate::secrets::StoreKind;
@@ -108,7 +108,10 @@ pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<(), CliError> {
     });
     checks.push(check_partner_center(ctx, grant.is_some()).await);
     checks.push(check_public_client(ctx, &checks).await);
-    checks.push(check_partner_consent(ctx, grant.as_ref()).await);
+    let (consent_check, held) = check_partner_consent(ctx, grant.as_ref()).await;
+    checks.push(consent_check);
+    checks.push(check_admin_agents(ctx, grant.is_some()).await);
+    checks.push(check_gdap_writes(ctx, held.as_ref()));
     let failed = checks
         .iter()
         .filter(|c| c.status == CheckStatus::Fail)
@@ -286,18 +289,25 @@ async fn check_public_client(ctx: &Context, earlier: &[Check]) -> Check {
     }
 }
 
-async fn check_partner_consent(ctx: &Context, grant: Option<&AccessGrant>) -> Check {
+async fn check_partner_consent(
+    ctx: &Context,
+    grant: Option<&AccessGrant>,
+) -> (Check, Option<Held>) {
     let Some(grant) = grant else {
-        return warn("partner_consent", "not checked: no working sign-in", None);
+        return (
+            warn("partner_consent", "not checked: no working sign-in", None),
+            None,
+        );
     };
     let sign_in = ctx.sign_in();
     let client = sign_in.client_id.map(|c| c.value).unwrap_or_default();
     let tenant = grant.claims.tid.clone().unwrap_or(sign_in.tenant.value);
     let graph = match ctx.graph().await {
         Ok(g) => g,
-        Err(e) => return warn("partner_consent", e.to_string(), None),
+        Err(e) => return (warn("partner_consent", e.to_string(), None), None),
     };
-    match graph.held_by(&tenant, &client).await {
+    let held = graph.held_by(&tenant, &client).await;
+    let check = match &held {
         Ok(held) if !held.service_principal => fail(
             "partner_consent",
             "the app has no service principal in the partner tenant",
@@ -338,5 +348,79 @@ async fn check_partner_consent(ctx: &Context, grant: Option<&AccessGrant>) -> Ch
             format!("cannot read the app's grants in the partner tenant: {e}"),
             Some("give the app Directory.Read.All (delegated) to let csp check this".into()),
         ),
+    };
+    (check, held.ok())
+}
+
+/// Partner Center refuses consent (and most writes) from a user outside AdminAgents.
+async fn check_admin_agents(ctx: &Context, signed_in: bool) -> Check {
+    if !signed_in {
+        return warn("admin_agents", "not checked: no working sign-in", None);
+    }
+    let graph = match ctx.graph().await {
+        Ok(g) => g,
+        Err(e) => return warn("admin_agents", e.to_string(), None),
+    };
+    let agents = graph.groups_named("AdminAgents").await;
+    let mine = graph.my_group_ids().await;
+    match (agents, mine) {
+        (Ok(agents), Ok(mine)) => match agents.first() {
+            None => warn(
+                "admin_agents",
+                "the partner tenant has no AdminAgents group that the app can read",
+                None,
+            ),
+            Some(g) if mine.iter().any(|m| m.eq_ignore_ascii_case(&g.id)) => {
+                pass("admin_agents", "the signed-in user is in AdminAgents")
+            }
+            Some(_) => fail(
+                "admin_agents",
+                "the signed-in user is not in the AdminAgents group",
+                "Partner Center refuses consents from users outside it: add the user in Partner Center > Account settings > User management (Admin agent role)",
+            ),
+        },
+        (Err(e), _) | (_, Err(e)) => warn(
+            "admin_agents",
+            format!("cannot read group memberships: {e}"),
+            Some("give the app GroupMember.Read.All (delegated), or `csp setup --gdap`, to let csp check this".into()),
+        ),
+    }
+}
+
+/// The `csp gdap` commands that change relationships need more Graph permissions than reading.
+/// A failure only for a profile that uses them (it has GDAP templates); a warning otherwise.
+fn check_gdap_writes(ctx: &Context, held: Option<&Held>) -> Check {
+    let Some(held) = held else {
+        return warn(
+            "gdap_write",
+            "not checked: the app's grants could not be read",
+            None,
+        );
+    };
+    let graph = held
+        .tenant_wide
+        .get(crate::consent::manifest::GRAPH_APP_ID)
+        .cloned()
+        .unwrap_or_default();
+    let lacking: Vec<&str> = crate::commands::setup::GDAP_WRITE_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !graph.iter().any(|g| g.eq_ignore_ascii_case(s)))
+        .collect();
+    if lacking.is_empty() {
+        return pass(
+            "gdap_write",
+            "the app may create and assign GDAP relationships and their groups",
+        );
+    }
+    let detail = format!(
+        "csp gdap request, assign, renew and terminate need {} (delegated, with admin consent)",
+        lacking.join(", ")
+    );
+    let remedy = format!("{} setup --gdap --update", ctx.csp());
+    if ctx.settings.profile_config().gdap.is_some() {
+        fail("gdap_write", detail, remedy)
+    } else {
+        warn("gdap_write", detail, Some(remedy))
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod docs;
 pub mod doctor;
 pub mod domains;
+pub mod gdap;
 pub mod logout;
 pub mod map;
 pub mod progress;
@@ -34,6 +35,7 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
         Command::Domains(args) => domains::run(ctx, args).await,
         Command::Map(args) => map::run(ctx, args).await,
         Command::Consent(args) => consent::run(ctx, args).await,
+        Command::Gdap(args) => gdap::run(ctx, args).await,
         Command::Audit(args) => audit::run(ctx, args).await,
         Command::Setup(args) => setup::run(ctx, args).await,
         Command::Completions(args) => docs::completions(ctx, args),

@@ -19,14 +19,34 @@ pub fn bar(ctx: &Context, len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// A spinner with `message` while something is awaited (a sign-in, say); `None` when stderr is
-/// not a terminal or with `-q`. Clear it with `finish_and_clear` when the wait ends.
-pub fn spinner(ctx: &Context, message: String) -> Option<ProgressBar> {
+/// A spinner on stderr while something is awaited; nothing when stderr is not a terminal or
+/// with `-q`. It is cleared when dropped, so a wait cut short (Ctrl-C, an error) leaves no
+/// spinner behind.
+pub struct Spinner(Option<ProgressBar>);
+
+impl Spinner {
+    pub fn set_message(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A spinner with `message` (see `Spinner`).
+pub fn spinner(ctx: &Context, message: String) -> Spinner {
     if !ctx.io.stderr_tty || ctx.settings.quiet {
-        return None;
+        return Spinner(None);
     }
     let bar = ProgressBar::new_spinner();
     bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
-    Some(bar)
+    Spinner(Some(bar))
 }

@@ -25,6 +25,14 @@ use crate::settings::SignInFlags;
 const PARTNER_CENTER_APP: &str = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd";
 const REDIRECT: &str = "http://localhost";
 const AUDIENCE: &str = "AzureADMultipleOrgs";
+/// The Graph permissions `csp gdap`'s writes need (`setup --gdap` adds them): relationships,
+/// security groups, their members, and users looked up by name for `--add-member`.
+pub const GDAP_WRITE_SCOPES: [&str; 4] = [
+    "DelegatedAdminRelationship.ReadWrite.All",
+    "Group.Create",
+    "GroupMember.ReadWrite.All",
+    "User.ReadBasic.All",
+];
 /// How long a new client secret lasts.
 const SECRET_DAYS: i64 = 180;
 
@@ -197,6 +205,9 @@ fn plan(ctx: &Context, args: &SetupArgs) -> Result<Plan, CliError> {
         ..Default::default()
     })?;
     let mut graph_scopes = vec!["DelegatedAdminRelationship.Read.All".to_string()];
+    if args.gdap {
+        graph_scopes.extend(GDAP_WRITE_SCOPES.iter().map(|s| s.to_string()));
+    }
     if let Some(consent) = &settings.profile_config().consent {
         for g in &consent.grants {
             if g.resource.eq_ignore_ascii_case("graph")
@@ -258,9 +269,7 @@ async fn bootstrap_sign_in(
         ),
     );
     let tokens = flow.finish(&prompt, tokio::time::sleep).await;
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
+    drop(spinner);
     use oauth2::TokenResponse;
     let tokens = tokens?;
     let token = SecretString::from(tokens.access_token().secret().to_string());

@@ -116,6 +116,9 @@ pub struct Reconciler<'a> {
     pub sleep: Sleeper,
     /// True once the user pressed Ctrl-C: stop waiting, start nothing new.
     pub interrupted: &'a (dyn Fn() -> bool + Send + Sync),
+    /// The customer tenants with an active GDAP relationship, when they could be read: a 403
+    /// for a tenant outside it is `gdap_missing`, inside it `gdap_role_missing`.
+    pub active_gdap: Option<&'a BTreeSet<String>>,
 }
 
 /// What to do for one resource.
@@ -139,8 +142,13 @@ fn result(g: &Grant, status: Status, error: Option<FailureCode>) -> GrantResult 
     }
 }
 
-/// The error code for a Partner Center refusal of a consent write.
-fn classify(e: &RemoteError, resource: &str) -> FailureCode {
+/// The error code for a Partner Center refusal of a consent write in `tenant`.
+fn classify(
+    e: &RemoteError,
+    resource: &str,
+    tenant: &str,
+    active_gdap: Option<&BTreeSet<String>>,
+) -> FailureCode {
     match e {
         RemoteError::Api(a) if FailureCode::of_api(a) != FailureCode::RemoteError => {
             FailureCode::of_api(a)
@@ -148,6 +156,12 @@ fn classify(e: &RemoteError, resource: &str) -> FailureCode {
         RemoteError::Api(a) => match a.status() {
             // 403/20002: no commerce relationship, so not a customer of this partner.
             Some(403) if a.code() == Some("20002") => FailureCode::NotACustomer,
+            // Without an active relationship no role can help; with one, a role is missing.
+            Some(403)
+                if active_gdap.is_some_and(|set| !set.contains(&tenant.to_ascii_lowercase())) =>
+            {
+                FailureCode::GdapMissing
+            }
             Some(403) => FailureCode::GdapRoleMissing,
             Some(404) => FailureCode::NotACustomer,
             Some(400) if !resource.is_empty() && resource_missing(a, resource) => {
@@ -178,6 +192,9 @@ fn explain(code: FailureCode, e: &RemoteError) -> String {
         FailureCode::GdapRoleMissing => format!(
             "{base}; the partner user needs Cloud Application Administrator or Application Administrator in this customer through an active GDAP relationship, and membership of AdminAgents"
         ),
+        FailureCode::GdapMissing => format!(
+            "{base}; there is no active GDAP relationship with this customer: request one (csp gdap request --template consent), have the customer approve it, then assign its roles (csp gdap assign)"
+        ),
         FailureCode::NotACustomer => {
             format!("{base}; Partner Center does not know this tenant as your customer")
         }
@@ -204,7 +221,7 @@ impl Reconciler<'_> {
             match self.graph.held_by(tenant, &m.application_id).await {
                 Ok(h) => Some(h),
                 Err(ReadbackError::NotConsented) => Some(Held::default()),
-                Err(ReadbackError::Remote(e)) => return read_failure(&e, ""),
+                Err(ReadbackError::Remote(e)) => return read_failure(&e, tenant, None, ""),
             }
         } else {
             None
@@ -328,7 +345,7 @@ impl Reconciler<'_> {
                     posting.results.push(result(g, success, None));
                 }
                 Err(e) => {
-                    let code = classify(&e, &g.resource);
+                    let code = classify(&e, &g.resource, tenant, self.active_gdap);
                     posting.results.push(result(g, Status::Failed, Some(code)));
                     let failure =
                         Failure::new(code, format!("{}: {}", g.label(), explain(code, &e)));
@@ -450,7 +467,7 @@ impl Reconciler<'_> {
                 RemoteError::Auth(_) => false,
             };
             if !maybe_deleted {
-                let code = classify(&e, "");
+                let code = classify(&e, "", tenant, self.active_gdap);
                 return Outcome::failed(
                     code,
                     format!(
@@ -569,6 +586,8 @@ impl Reconciler<'_> {
                 Err(e) => {
                     return Some(read_failure(
                         &e,
+                        tenant,
+                        self.active_gdap,
                         "; --force checks the app's application permissions before it deletes anything, so nothing was deleted",
                     ));
                 }
@@ -654,12 +673,17 @@ impl Reconciler<'_> {
 }
 
 /// A customer whose state could not be read: nothing was changed.
-fn read_failure(e: &RemoteError, suffix: &str) -> Outcome {
+fn read_failure(
+    e: &RemoteError,
+    tenant: &str,
+    active_gdap: Option<&BTreeSet<String>>,
+    suffix: &str,
+) -> Outcome {
     let code = match e {
         RemoteError::Auth(a) if matches!(a.aadsts(), Some(50020 | 50177)) => {
             FailureCode::GdapMissing
         }
-        other => classify(other, ""),
+        other => classify(other, "", tenant, active_gdap),
     };
     let explained = match code {
         FailureCode::GdapMissing => format!(

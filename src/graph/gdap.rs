@@ -10,6 +10,8 @@ use crate::http::RemoteError;
 #[serde(rename_all = "camelCase")]
 pub struct AccessAssignment {
     pub id: String,
+    #[serde(default, rename = "@odata.etag")]
+    pub etag: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]

@@ -4,8 +4,10 @@
 
 pub mod apps;
 pub mod gdap;
+pub mod groups;
 pub mod model;
 pub mod readback;
+pub mod relationships;
 
 use std::sync::Arc;
 
@@ -38,6 +40,52 @@ impl Graph {
     ) -> Result<Vec<T>, RemoteError> {
         let token = self.tokens.access_token(&self.scope, tenant).await?.token;
         Ok(all_pages(&self.api, &token, self.api.url(path_and_query)).await?)
+    }
+
+    /// One object in the partner tenant, `None` when Graph answers 404.
+    pub async fn get_one<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<Option<T>, RemoteError> {
+        let token = self.tokens.access_token(&self.scope, None).await?.token;
+        match self
+            .api
+            .get_json(self.api.url(path_and_query), Some(&token), Vec::new())
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A write in the partner tenant (POST, PATCH, DELETE), with a JSON body and extra headers
+    /// (`If-Match`); the 2xx response as it came.
+    pub async fn write(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    ) -> Result<crate::http::Response, RemoteError> {
+        let token = self.tokens.access_token(&self.scope, None).await?.token;
+        let call = crate::http::Call {
+            method,
+            json: body,
+            headers,
+            ..crate::http::Call::get(self.api.url(path), Some(&token))
+        };
+        Ok(self.api.send(call).await?)
+    }
+
+    /// A response body read as `T`, naming the call when it does not fit.
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        response: &crate::http::Response,
+        method: &str,
+        path: &str,
+    ) -> Result<T, RemoteError> {
+        Ok(self.api.decode(response, method, path)?)
     }
 
     /// The partner's GDAP relationships, all statuses (`GET /tenantRelationships/delegatedAdminRelationships`).

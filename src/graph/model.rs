@@ -15,6 +15,14 @@ pub struct Collection<T> {
 #[serde(rename_all = "camelCase")]
 pub struct GdapRelationship {
     pub id: String,
+    /// The version a change must name in `If-Match`.
+    #[serde(default, rename = "@odata.etag")]
+    pub etag: Option<String>,
+    /// ISO 8601, `P730D`.
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub created_date_time: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
     pub customer: Option<GdapCustomer>,
@@ -80,6 +88,11 @@ impl GdapRelationship {
 
     pub fn is_active(&self) -> bool {
         self.status.as_deref() == Some("active")
+    }
+
+    /// Graph's status word (`approvalPending`), empty when absent.
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or_default()
     }
 
     pub fn role_ids(&self) -> impl Iterator<Item = &str> {

@@ -285,6 +285,8 @@ async fn audit_of_customers_in_order_exits_0_even_without_group_insight() {
 }
 
 /// A signed-in world where the partner tenant's own state answers doctor's questions.
+const ADMIN_AGENTS: &str = "aa000000-0000-4000-8000-0000000000aa";
+
 async fn doctor_world() -> (TestEnv, MockServer, MockServer) {
     let (env, pc, graph) = TestEnv::signed_in_with_apis().await;
     Mock::given(method("GET"))
@@ -293,7 +295,30 @@ async fn doctor_world() -> (TestEnv, MockServer, MockServer) {
         .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(vec![], None)))
         .mount(&pc)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"value": [{"id": ADMIN_AGENTS, "displayName": "AdminAgents"}]}),
+            ),
+        )
+        .mount(&graph)
+        .await;
     (env, pc, graph)
+}
+
+/// The signed-in user's groups: AdminAgents, or not.
+async fn member_of_admin_agents(graph: &MockServer, member: bool) {
+    let groups = if member {
+        json!([{"id": ADMIN_AGENTS}])
+    } else {
+        json!([])
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me/transitiveMemberOf"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": groups})))
+        .mount(graph)
+        .await;
 }
 
 async fn partner_consent(graph: &MockServer, sp: bool, scope: &str) {
@@ -348,6 +373,7 @@ fn check(out: &Output, name: &str) -> (String, String) {
 async fn doctor_passes_a_healthy_set_up() {
     let (env, _pc, graph) = doctor_world().await;
     partner_consent(&graph, true, "user_impersonation").await;
+    member_of_admin_agents(&graph, true).await;
     let out = env.run(&["doctor", "-o", "json"]).await;
     out.assert_code(0);
     let names: Vec<Value> = out
@@ -366,14 +392,46 @@ async fn doctor_passes_a_healthy_set_up() {
             json!("mfa"),
             json!("partner_center"),
             json!("public_client"),
-            json!("partner_consent")
+            json!("partner_consent"),
+            json!("admin_agents"),
+            json!("gdap_write")
         ]
     );
     for c in out.json().as_array().unwrap() {
-        assert_eq!(c["status"], "pass", "{c}");
+        // A profile without GDAP templates only hears that `csp gdap`'s writes need more.
+        let expected = if c["check"] == "gdap_write" {
+            "warn"
+        } else {
+            "pass"
+        };
+        assert_eq!(c["status"], expected, "{c}");
     }
     let out = env.run(&["doctor"]).await;
     assert!(out.stdout.contains("✓"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn doctor_checks_admin_agents_and_what_gdap_writes_need() {
+    let (env, _pc, graph) = doctor_world().await;
+    partner_consent(&graph, true, "user_impersonation").await;
+    member_of_admin_agents(&graph, false).await;
+    // A profile that uses GDAP templates needs the write permissions.
+    let config = format!(
+        "{}\n[profiles.default.gdap.templates.mine]\nroles = [\"Global Reader\"]\n",
+        env.config_text()
+    );
+    std::fs::write(env.config_dir().join("config.toml"), config).unwrap();
+    let out = env.run(&["doctor", "-o", "json"]).await;
+    out.assert_code(5);
+    let (status, detail) = check(&out, "admin_agents");
+    assert_eq!(status, "fail", "{detail}");
+    let (status, detail) = check(&out, "gdap_write");
+    assert_eq!(status, "fail");
+    assert!(
+        detail.contains("DelegatedAdminRelationship.ReadWrite.All"),
+        "{detail}"
+    );
+    assert!(out.stdout.contains("setup --gdap"), "{}", out.stdout);
 }
 
 #[tokio::test]

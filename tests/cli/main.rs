@@ -10,6 +10,7 @@ mod consent;
 mod customers;
 mod device_flow;
 mod docs;
+mod gdap;
 mod http_layer;
 mod leak;
 mod locks;

@@ -136,7 +136,14 @@ async fn the_full_flow_runs_on_the_sandbox() {
             ("Wingtip".into(), false)
         ]
     );
-    assert_eq!(audit[2]["repair"], "csp consent --customer Wingtip --force");
+    assert_eq!(
+        audit[2]["repair"], "csp --sandbox consent --customer Wingtip --force",
+        "repairs say how to run csp in this mode"
+    );
+    assert_eq!(
+        audit[0]["repair"], "csp --sandbox gdap request --customer Adatum --template consent",
+        "no role that can consent: a relationship with one"
+    );
     env.run(&["consent", "--customer", "Wingtip", "--force"])
         .await
         .assert_code(0);
