@@ -239,6 +239,24 @@ impl Context {
         )?))
     }
 
+    /// How tables are drawn on this run's stdout: fitted and coloured on a terminal (colour
+    /// off with --no-color, NO_COLOR or TERM=dumb), plain elsewhere; free text whole with -v.
+    pub fn table_style(&self) -> crate::output::Style {
+        if !self.io.stdout_tty {
+            return crate::output::Style::plain();
+        }
+        crate::output::Style {
+            width: self.io.stdout_width,
+            color: self.settings.color,
+            shorten: self.settings.verbose == 0,
+        }
+    }
+
+    /// Whether stderr may carry colour (progress, warnings).
+    pub fn stderr_color(&self) -> bool {
+        self.io.stderr_tty && self.settings.color
+    }
+
     /// How to invoke csp again in this mode, for hints and "Next:" lines: `csp`, with
     /// `--sandbox` and `--profile NAME` when this run used them.
     pub fn csp(&self) -> String {

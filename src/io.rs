@@ -14,12 +14,18 @@ pub struct IoStreams {
     pub stdout_tty: bool,
     pub stderr_tty: bool,
     pub stdin_tty: bool,
+    /// The terminal's width in columns, when stdout is a terminal.
+    pub stdout_width: Option<u16>,
 }
 
 impl IoStreams {
     pub fn system() -> Self {
+        let stdout_tty = io::stdout().is_terminal();
         IoStreams {
-            stdout_tty: io::stdout().is_terminal(),
+            stdout_width: stdout_tty
+                .then(|| terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| w.0))
+                .flatten(),
+            stdout_tty,
             stderr_tty: io::stderr().is_terminal(),
             stdin_tty: io::stdin().is_terminal(),
             out: Mutex::new(Box::new(io::stdout())),
@@ -39,6 +45,7 @@ impl IoStreams {
             stdout_tty: false,
             stderr_tty: false,
             stdin_tty: false,
+            stdout_width: None,
         };
         (io, out, err)
     }

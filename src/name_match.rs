@@ -99,7 +99,22 @@ pub fn score(a: &str, b: &str) -> f64 {
         w.sort_unstable();
         w.join(" ")
     };
-    strsim::jaro_winkler(&a, &b).max(strsim::jaro_winkler(&sorted(&a), &sorted(&b)))
+    let spelling = strsim::jaro_winkler(&a, &b).max(strsim::jaro_winkler(&sorted(&a), &sorted(&b)));
+    spelling.max(words_contained(&a, &b))
+}
+
+/// When every word of one name is a whole word of the other ("Toys" in "Wingtip Toys"), a
+/// score that says so, higher the less the longer name adds: two names that both contain the
+/// word tie, so neither is proposed over the other.
+fn words_contained(a: &str, b: &str) -> f64 {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let long_words: Vec<&str> = long.split(' ').collect();
+    let short_words: Vec<&str> = short.split(' ').collect();
+    if short_words.iter().all(|w| long_words.contains(w)) {
+        0.9 + 0.1 * short_words.len() as f64 / long_words.len() as f64
+    } else {
+        0.0
+    }
 }
 
 /// A candidate and its score.
@@ -163,5 +178,16 @@ mod tests {
         assert!(best.unwrap().1 >= GOOD_MATCH);
         let (best, _) = best_two("Adventure Works Cycles", &customers, |c| c);
         assert!(best.unwrap().1 < GOOD_MATCH, "no guess for a stranger");
+    }
+
+    #[test]
+    fn a_word_two_companies_share_is_a_tie_not_a_guess() {
+        let customers = ["Wingtip Toys", "Tailspin Toys", "Trey Research"];
+        let (best, runner) = best_two("Toys", &customers, |c| c);
+        let ((b, bs), (r, rs)) = (best.unwrap(), runner.unwrap());
+        let mut both = [*b, *r];
+        both.sort_unstable();
+        assert_eq!(both, ["Tailspin Toys", "Wingtip Toys"]);
+        assert!(bs >= GOOD_MATCH && (bs - rs).abs() < 1e-9, "{bs} {rs}");
     }
 }

@@ -63,6 +63,9 @@ pub struct Settings {
     /// A tracing filter from `CSP_LOG`, overriding -v/-q.
     pub log_filter: Option<String>,
     pub no_color: bool,
+    /// Colour is allowed: not --no-color, not NO_COLOR, not TERM=dumb (terminals decide the
+    /// rest per stream).
+    pub color: bool,
     /// `CSP_TOKEN_STORE`, when set.
     pub store_choice: Option<StoreKind>,
     pub env_sign_in: EnvSignIn,
@@ -157,6 +160,9 @@ impl Settings {
             quiet: args.quiet,
             log_filter: env.get("CSP_LOG").map(str::to_string),
             no_color: args.no_color || env.get("NO_COLOR").is_some(),
+            color: !(args.no_color
+                || env.get("NO_COLOR").is_some()
+                || env.get("TERM") == Some("dumb")),
             store_choice,
             env_sign_in,
             http: http_options(env)?,

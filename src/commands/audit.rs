@@ -224,12 +224,10 @@ fn targets(ctx: &Context, names: &[String]) -> Result<Vec<Mapping>, CliError> {
     names
         .iter()
         .map(|n| {
-            mappings.client(n).cloned().ok_or_else(|| {
-                CliError::usage(
-                    format!("{n:?} is not a mapped client"),
-                    Some("`csp map list` shows the mapped clients"),
-                )
-            })
+            mappings
+                .client(n)
+                .cloned()
+                .ok_or_else(|| super::resolve::not_a_client(&mappings, n))
         })
         .collect()
 }

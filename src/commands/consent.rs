@@ -87,12 +87,9 @@ fn targets(ctx: &Context, args: &ConsentArgs) -> Result<Vec<Mapping>, CliError> 
     }
     let mut out: Vec<Mapping> = Vec::new();
     for name in &args.customer {
-        let m = mappings.client(name).ok_or_else(|| {
-            CliError::usage(
-                format!("{name:?} is not a mapped client"),
-                Some("`csp map list` shows the mapped clients; `csp map` adds one"),
-            )
-        })?;
+        let m = mappings
+            .client(name)
+            .ok_or_else(|| super::resolve::not_a_client(&mappings, name))?;
         if !out.iter().any(|o| o.tenant_id == m.tenant_id) {
             out.push(m.clone());
         }

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::exit_codes::ExitCode;
 use crate::files;
-use crate::output::{self, Render};
+use crate::output::Render;
 
 pub fn completions(ctx: &Context, args: &CompletionsArgs) -> Result<(), CliError> {
     let mut out = Vec::new();
@@ -128,5 +128,5 @@ pub fn exit_codes(ctx: &Context, _args: &ExitCodesArgs) -> Result<(), CliError> 
             })
             .collect(),
     );
-    output::emit(&ctx.io, ctx.settings.output, &table).map_err(CliError::output)
+    super::emit(ctx, &table)
 }

@@ -293,7 +293,19 @@ impl Render for ImportReport {
 
 /// Reads an import file: UTF-8 (BOM allowed), header `customer,domain` (further columns are
 /// ignored), quoted fields, blank lines skipped.
-fn read_rows(path: &Path) -> Result<Vec<Row>, CliError> {
+/// The rows of an import file, and the ones left out because `map suggest` did not propose
+/// them (its CSV carries every client, with a `status` column).
+struct ImportFile {
+    rows: Vec<Row>,
+    /// Client names, with the status that left them out.
+    skipped: Vec<(String, String)>,
+}
+
+/// Reads an import file: UTF-8 (BOM allowed), a header naming a `customer` (or `client`, as
+/// `map suggest` writes it) and a `domain` column, in any order; other columns are ignored,
+/// except `status`: rows whose status is not `suggested` are left out. Quoted fields, blank
+/// lines skipped.
+fn read_rows(path: &Path) -> Result<ImportFile, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display()), None))?;
     let text = String::from_utf8(bytes)
@@ -302,10 +314,12 @@ fn read_rows(path: &Path) -> Result<Vec<Row>, CliError> {
     let bad_header = || {
         CliError::usage(
             format!(
-                "{} must start with the header line `customer,domain`",
+                "{} must start with a header line naming its columns, as in `customer,domain`",
                 path.display()
             ),
-            Some("the first line names the columns: customer,domain"),
+            Some(
+                "the first line names the columns: customer,domain (map suggest's CSV works as it is)",
+            ),
         )
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -313,11 +327,20 @@ fn read_rows(path: &Path) -> Result<Vec<Row>, CliError> {
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|_| bad_header())?.clone();
-    let names: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    if names.len() < 2 || names[0] != "customer" || names[1] != "domain" {
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let (Some(customer_col), Some(domain_col)) = (find(&["customer", "client"]), find(&["domain"]))
+    else {
         return Err(bad_header());
-    }
-    let mut rows = Vec::new();
+    };
+    let status_col = find(&["status"]);
+    let mut file = ImportFile {
+        rows: Vec::new(),
+        skipped: Vec::new(),
+    };
     for record in reader.records() {
         let record =
             record.map_err(|e| CliError::usage(format!("{}: {e}", path.display()), None))?;
@@ -335,19 +358,38 @@ fn read_rows(path: &Path) -> Result<Vec<Row>, CliError> {
         if record.iter().all(str::is_empty) {
             continue;
         }
-        rows.push(Row {
+        let customer = record.get(customer_col).unwrap_or_default().to_string();
+        if let Some(status) = status_col.and_then(|c| record.get(c))
+            && !status.is_empty()
+            && status != "suggested"
+        {
+            file.skipped.push((customer, status.to_string()));
+            continue;
+        }
+        file.rows.push(Row {
             line,
-            customer: record.get(0).unwrap_or_default().to_string(),
-            domain: record.get(1).unwrap_or_default().to_string(),
+            customer,
+            domain: record.get(domain_col).unwrap_or_default().to_string(),
         });
     }
-    Ok(rows)
+    Ok(file)
 }
 
 async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
     let store = store(ctx);
     store.load()?;
-    let rows = read_rows(&args.file)?;
+    let ImportFile { rows, skipped } = read_rows(&args.file)?;
+    if !skipped.is_empty() {
+        ctx.note(&format!(
+            "left out {} row(s) that map suggest did not propose: {}",
+            skipped.len(),
+            skipped
+                .iter()
+                .map(|(c, s)| format!("{c} ({s})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     if rows.is_empty() {
         ctx.note(&format!("{} has no rows to import", args.file.display()));
         return super::emit(ctx, &ImportReport(Vec::new()));
@@ -447,45 +489,46 @@ struct Suggestion {
     score: Option<f64>,
     runner_up: Option<String>,
     runner_up_score: Option<f64>,
+    /// For `already_mapped`: the client the tenant is mapped to.
+    mapped_as: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
 struct SuggestReport(Vec<Suggestion>);
 
+/// A similarity score as csp shows it: two decimals, in JSON and tables alike.
+fn rounded(s: f64) -> f64 {
+    (s * 100.0).round() / 100.0
+}
+
 fn fmt_score(s: Option<f64>) -> String {
     s.map(|s| format!("{s:.2}")).unwrap_or_default()
 }
 
 impl Render for SuggestReport {
-    /// The CSV is the file `map import` accepts: `customer,domain` first, proposals only.
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![
-                "customer",
-                "domain",
+                "client",
+                "status",
                 "match",
+                "domain",
                 "score",
                 "runnerUp",
                 "runnerUpScore",
-                "status",
             ],
             self.0
                 .iter()
                 .map(|s| {
                     vec![
                         s.client.clone(),
+                        s.status.to_string(),
+                        s.r#match.clone().unwrap_or_default(),
                         s.domain.clone().unwrap_or_default(),
-                        // A name that is not proposed shows no match, only its scores.
-                        if matches!(s.status, "no_match") {
-                            String::new()
-                        } else {
-                            s.r#match.clone().unwrap_or_default()
-                        },
                         fmt_score(s.score),
                         s.runner_up.clone().unwrap_or_default(),
                         fmt_score(s.runner_up_score),
-                        s.status.to_string(),
                     ]
                 })
                 .collect(),
@@ -514,11 +557,21 @@ fn read_clients(path: &Path) -> Result<Vec<String>, CliError> {
             .filter_map(Result::ok)
             .filter_map(|r| r.get(i).map(str::to_string))
             .collect(),
-        None => text
-            .lines()
+        // One name per line, quoted or not ("Adatum Corporation" is Adatum Corporation).
+        None => csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes())
+            .records()
+            .filter_map(Result::ok)
             .enumerate()
-            .filter(|(n, l)| !(*n == 0 && l.trim().eq_ignore_ascii_case("customer")))
-            .map(|(_, l)| l.trim().to_string())
+            .filter_map(|(n, r)| {
+                let name = r.iter().collect::<Vec<_>>().join(",").trim().to_string();
+                let header = n == 0
+                    && (name.eq_ignore_ascii_case("customer")
+                        || name.eq_ignore_ascii_case("client"));
+                (!header).then_some(name)
+            })
             .collect(),
     };
     let mut seen = std::collections::HashSet::new();
@@ -551,6 +604,7 @@ async fn suggest(ctx: &Context, args: &MapSuggestArgs) -> Result<(), CliError> {
                 score: None,
                 runner_up: None,
                 runner_up_score: None,
+                mapped_as: Some(m.customer.clone()),
             });
             continue;
         }
@@ -562,22 +616,30 @@ async fn suggest(ctx: &Context, args: &MapSuggestArgs) -> Result<(), CliError> {
         });
         let best_score = best.map(|b| b.1);
         let runner_score = runner.map(|r| r.1);
-        let status = match (best_score, runner_score) {
+        let mut status = match (best_score, runner_score) {
             (Some(b), _) if b < name_match::GOOD_MATCH => "no_match",
             (Some(b), Some(r)) if b - r < 0.02 => "ambiguous",
             (Some(_), _) => "suggested",
             (None, _) => "no_match",
         };
         let proposed = (status == "suggested").then_some(best).flatten();
+        // The tenant may be mapped already, under another name for the client.
+        let mapped_as = proposed
+            .and_then(|b| mappings.tenant(&b.0.tenant_id()))
+            .map(|m| m.customer.clone());
+        if mapped_as.is_some() {
+            status = "already_mapped";
+        }
         out.push(Suggestion {
             client,
             status,
             r#match: best.map(|b| b.0.name()),
             domain: proposed.and_then(|b| b.0.domain()),
             tenant_id: proposed.map(|b| b.0.tenant_id()),
-            score: best_score,
+            score: best_score.map(rounded),
             runner_up: runner.map(|r| r.0.name()),
-            runner_up_score: runner_score,
+            runner_up_score: runner_score.map(rounded),
+            mapped_as,
         });
     }
     let unmatched: Vec<&str> = out
@@ -590,10 +652,6 @@ async fn suggest(ctx: &Context, args: &MapSuggestArgs) -> Result<(), CliError> {
             "no clear match, map these yourself: {}",
             unmatched.join("; ")
         ));
-    }
-    // The CSV is for `map import`: proposals only.
-    if ctx.settings.output == crate::cli::OutputFormat::Csv {
-        out.retain(|s| s.status == "suggested");
     }
     super::emit(ctx, &SuggestReport(out))
 }

@@ -53,9 +53,18 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
     }
 }
 
-/// Writes a result to stdout in the chosen format.
+/// Writes a result to stdout in the chosen format; says on stderr which table columns were
+/// left out to fit the terminal.
 pub(crate) fn emit<T: Render>(ctx: &Context, value: &T) -> Result<(), CliError> {
-    output::emit(&ctx.io, ctx.settings.output, value).map_err(CliError::output)
+    let emitted = output::emit(&ctx.io, ctx.settings.output, value, ctx.table_style())
+        .map_err(CliError::output)?;
+    if !emitted.hidden.is_empty() {
+        ctx.note(&format!(
+            "left out to fit the terminal: {} (-o json has every column)",
+            emitted.hidden.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn yes_no(v: Option<bool>) -> String {

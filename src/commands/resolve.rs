@@ -37,9 +37,28 @@ pub async fn customer_tenant(ctx: &Context, arg: &str) -> Result<Target, CliErro
             tenant_id: ctx.tenant_lookup()?.tenant_of(&domain).await?,
             label,
         }),
-        _ => Err(CliError::usage(
+        _ => Err(not_a_client(&mappings, arg)),
+    }
+}
+
+/// "Not a mapped client", saying which client it is when `arg` is a mapped customer's company
+/// name rather than the client's own name.
+pub fn not_a_client(mappings: &crate::mapping::Mappings, arg: &str) -> CliError {
+    let by_company = mappings
+        .all()
+        .iter()
+        .find(|m| m.name.trim().eq_ignore_ascii_case(arg.trim()));
+    match by_company {
+        Some(m) => CliError::usage(
+            format!(
+                "{arg:?} is not a mapped client; it is the company name of the client {:?}",
+                m.customer
+            ),
+            Some(&format!("use --customer {:?}", m.customer)),
+        ),
+        None => CliError::usage(
             format!("{arg:?} is not a tenant id, a domain, or a mapped client"),
             Some("`csp map list` shows the mapped clients; `csp map` adds one"),
-        )),
+        ),
     }
 }

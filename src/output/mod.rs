@@ -1,18 +1,26 @@
-//! Renders command results: one `Render` impl per result type gives the table, the JSON and the
-//! CSV, so the three never drift. JSON shapes are our own camelCase DTOs, never Microsoft's raw
-//! payloads. Untrusted text is sanitised for the terminal.
+//! Renders command results in the three formats. JSON is the result's own camelCase DTO (never
+//! Microsoft's raw payloads); CSV is derived from that JSON (its keys are the columns, its values
+//! the cells, empty for null), so the two cannot disagree; the table is for people: it may
+//! decorate (marks, colour, joined lists) but shows the same values. Tables fit the terminal:
+//! identifiers, domains and timestamps are never split, free text is wrapped or shortened, and
+//! when even that is not enough the least useful columns go (and a note says `-o json` has
+//! them all). Untrusted text is sanitised for the terminal.
 
+mod csv;
 pub mod sanitize;
+mod table;
 
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
 use crate::io::IoStreams;
 
+pub use table::{Tone, paint, tone_of};
+
 /// A result that can be shown in each output format.
 pub trait Render: Serialize {
-    /// Column headers and rows, shared by the table and the CSV.
+    /// The table for people: column keys (the JSON key a column shows, where it shows one)
+    /// and rows. Cells may decorate the JSON value, never contradict it.
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>);
 
     /// Whether the table shows the rows as a list of records (default) or, for a single object,
@@ -20,16 +28,99 @@ pub trait Render: Serialize {
     fn single(&self) -> bool {
         false
     }
+
+    /// How the table fits a narrow terminal (see `Fit`).
+    fn fit(&self) -> Fit {
+        Fit::default()
+    }
+}
+
+/// Which table columns hold free text, and which to drop first when the table cannot fit.
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    /// Columns of free text (messages, lists), wrapped and shortened to the terminal's width.
+    /// Every other column is kept whole.
+    pub text: &'static [&'static str],
+    /// Columns to drop when the kept-whole ones do not fit, least useful first.
+    pub drop: &'static [&'static str],
+}
+
+/// Free text in any table: wrapped, shortened, never allowed to push identifiers apart.
+pub const TEXT_COLUMNS: &[&str] = &[
+    "detail",
+    "error",
+    "errors",
+    "problems",
+    "warnings",
+    "changes",
+    "remedy",
+    "roles",
+    "description",
+    "meaning",
+    "accessAssignments",
+    "groups",
+];
+
+impl Default for Fit {
+    fn default() -> Self {
+        Fit {
+            text: TEXT_COLUMNS,
+            drop: &[],
+        }
+    }
+}
+
+/// How to draw a table here: the terminal's width (`None`: not a terminal, no wrapping at
+/// all), colour, and whether free text is shortened (not with `-v`).
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub width: Option<u16>,
+    pub color: bool,
+    pub shorten: bool,
+}
+
+impl Style {
+    /// Plain text for a pipe or a file.
+    pub fn plain() -> Style {
+        Style {
+            width: None,
+            color: false,
+            shorten: false,
+        }
+    }
+}
+
+/// What was written, and what the caller should tell the user on stderr.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    /// Table columns left out to fit the terminal.
+    pub hidden: Vec<String>,
 }
 
 /// Writes `value` to stdout in `format`.
-pub fn emit<T: Render>(io: &IoStreams, format: OutputFormat, value: &T) -> std::io::Result<()> {
-    let text = match format {
-        OutputFormat::Json => json(value, io.stdout_tty)?,
-        OutputFormat::Csv => csv(value)?,
-        OutputFormat::Table => table(value, io.stdout_tty),
-    };
-    io.out(&text)
+pub fn emit<T: Render>(
+    io: &IoStreams,
+    format: OutputFormat,
+    value: &T,
+    style: Style,
+) -> std::io::Result<Emitted> {
+    let (text, emitted) = render(format, value, style, io.stdout_tty)?;
+    io.out(&text)?;
+    Ok(emitted)
+}
+
+/// The text `emit` writes.
+pub fn render<T: Render>(
+    format: OutputFormat,
+    value: &T,
+    style: Style,
+    pretty_json: bool,
+) -> std::io::Result<(String, Emitted)> {
+    Ok(match format {
+        OutputFormat::Json => (json(value, pretty_json)?, Emitted::default()),
+        OutputFormat::Csv => (csv::of(value)?, Emitted::default()),
+        OutputFormat::Table => table::of(value, style),
+    })
 }
 
 fn json<T: Serialize>(value: &T, pretty: bool) -> std::io::Result<String> {
@@ -41,67 +132,6 @@ fn json<T: Serialize>(value: &T, pretty: bool) -> std::io::Result<String> {
     .map_err(std::io::Error::other)?;
     s.push('\n');
     Ok(s)
-}
-
-fn csv<T: Render>(value: &T) -> std::io::Result<String> {
-    let (headers, rows) = value.rows();
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(&headers).map_err(std::io::Error::other)?;
-    for row in rows {
-        w.write_record(&row).map_err(std::io::Error::other)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn table<T: Render>(value: &T, tty: bool) -> String {
-    let (headers, rows) = value.rows();
-    let clean = |s: &str| sanitize::for_terminal(s);
-    let mut t = Table::new();
-    if !tty {
-        t.force_no_tty();
-    }
-    if value.single() {
-        t.load_style(presets::NOTHING);
-        for (h, v) in headers
-            .iter()
-            .zip(rows.first().cloned().unwrap_or_default())
-        {
-            t.add_row(vec![format!("{h}:"), clean(&v)]);
-        }
-    } else {
-        t.load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(headers.iter().map(|h| title(h)));
-        for row in rows {
-            t.add_row(row.iter().map(|c| clean(c)).collect::<Vec<_>>());
-        }
-    }
-    let mut s = t.to_string();
-    // comfy-table pads the first column of a borderless table with a leading space.
-    if value.single() {
-        s = s
-            .lines()
-            .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end())
-            .collect::<Vec<_>>()
-            .join("\n");
-    }
-    s.push('\n');
-    s
-}
-
-/// A camelCase key as a table heading: `tenantId` → `TENANT ID`.
-fn title(key: &str) -> String {
-    let mut out = String::new();
-    for c in key.chars() {
-        if c.is_ascii_uppercase() && !out.is_empty() {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 /// `Option<String>` as table text.
@@ -120,17 +150,15 @@ mod tests {
     }
     impl Render for One {
         fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-            (vec!["user"], vec![vec![self.user_name.clone()]])
+            (vec!["userName"], vec![vec![self.user_name.clone()]])
         }
         fn single(&self) -> bool {
             true
         }
     }
 
-    fn render(format: OutputFormat, v: &One) -> String {
-        let (io, out, _) = IoStreams::memory("");
-        emit(&io, format, v).unwrap();
-        out.contents()
+    fn text(format: OutputFormat, v: &One) -> String {
+        render(format, v, Style::plain(), false).unwrap().0
     }
 
     #[test]
@@ -139,13 +167,16 @@ mod tests {
             user_name: "a,\"b\"\u{1b}".into(),
         };
         assert_eq!(
-            render(OutputFormat::Json, &v),
+            text(OutputFormat::Json, &v),
             "{\"userName\":\"a,\\\"b\\\"\\u001b\"}\n"
         );
         assert_eq!(
-            render(OutputFormat::Csv, &v),
-            "user\n\"a,\"\"b\"\"\u{1b}\"\n"
+            text(OutputFormat::Csv, &v),
+            "userName\n\"a,\"\"b\"\"\u{1b}\"\n"
         );
-        assert_eq!(render(OutputFormat::Table, &v), "user:  a,\"b\"\u{FFFD}\n");
+        assert_eq!(
+            text(OutputFormat::Table, &v),
+            "userName:  a,\"b\"\u{FFFD}\n"
+        );
     }
 }

@@ -389,15 +389,17 @@ async fn renewing_global_administrator_requests_a_new_relationship_with_its_link
     .await;
     let out = env.run(&["gdap", "renew", "--yes", "-o", "csv"]).await;
     out.assert_code(0);
+    // The CSV is the JSON's keys and values: one row per relationship, for a mail merge.
     assert!(
-        out.stdout
-            .starts_with("customer,relationshipId,action,approvalLink,error"),
+        out.stdout.starts_with(
+            "relationshipId,customer.tenantId,customer.name,action,approvalLink,error\n"
+        ),
         "{}",
         out.stdout
     );
     assert!(
         out.stdout
-            .contains(",requested,https://admin.microsoft.com/"),
+            .contains(",Contoso Ltd,requested,https://admin.microsoft.com/"),
         "{}",
         out.stdout
     );
