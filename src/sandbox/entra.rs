@@ -29,6 +29,10 @@ const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
 pub const SECRET_PREFIX: &str = "simsecret~";
 /// Every refresh token the simulator issues starts so.
 pub const REFRESH_PREFIX: &str = "simrt-";
+/// Every device code the simulator issues starts so.
+pub const DEVICE_CODE_PREFIX: &str = "simdc-";
+/// Every authorization code the simulator issues starts so.
+pub const AUTH_CODE_PREFIX: &str = "simac-";
 
 pub fn router() -> Router<Arc<SimState>> {
     Router::new()
@@ -129,7 +133,10 @@ async fn device_code(
             Err(r) => return r.into_response(),
         }
     };
-    let code = sim.issued(format!("simdc-{}", uuid::Uuid::new_v4().simple()));
+    let code = sim.issued(format!(
+        "{DEVICE_CODE_PREFIX}{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let user_code: String = uuid::Uuid::new_v4().simple().to_string()[..9].to_ascii_uppercase();
     sim.runtime().device_codes.insert(
         code.clone(),
@@ -390,7 +397,10 @@ async fn authorize(
             }
         }
     }
-    let code = sim.issued(format!("simac-{}", uuid::Uuid::new_v4().simple()));
+    let code = sim.issued(format!(
+        "{AUTH_CODE_PREFIX}{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     sim.runtime().auth_codes.insert(
         code.clone(),
         (client, q.get("scope").cloned().unwrap_or_default()),

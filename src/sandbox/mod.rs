@@ -50,6 +50,21 @@ use connection::{Connection, CuttableListener};
 use reply::{api_fault, entra_error, graph_error};
 use state::SimState;
 
+/// What every secret the simulator issues contains: a refresh token, device code,
+/// authorization code or client secret prefix, or the encoded header of its tokens. Output of
+/// a simulator running in another process (`csp --sandbox`, `csp demo`) can be scanned for
+/// these.
+pub fn secret_markers() -> Vec<String> {
+    use base64::Engine;
+    vec![
+        REFRESH_PREFIX.into(),
+        entra::DEVICE_CODE_PREFIX.into(),
+        entra::AUTH_CODE_PREFIX.into(),
+        SECRET_PREFIX.into(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reply::JWT_HEADER),
+    ]
+}
+
 /// A running simulator. Dropping it stops it.
 pub struct Simulator {
     pub base: Url,

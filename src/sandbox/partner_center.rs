@@ -368,6 +368,7 @@ async fn delete_consent(
         };
         if removes_sp {
             t.service_principals.remove(&app);
+            t.deleted_service_principals += 1;
             return (200, Value::Null);
         }
         // The tenant-wide grants go; the service principal stays (API.md §3.2, PEERS.md §1).

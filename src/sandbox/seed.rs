@@ -156,6 +156,7 @@ fn tenant(n: u64, name: &str, domains: Vec<String>, initial: String) -> Tenant {
         relationship: None,
         resource_sps,
         service_principals: Default::default(),
+        deleted_service_principals: 0,
     }
 }
 

@@ -112,6 +112,9 @@ pub struct Tenant {
     pub resource_sps: BTreeMap<String, String>,
     /// Service principals of client apps here (the CPV app once consented), by appId.
     pub service_principals: BTreeMap<String, ServicePrincipal>,
+    /// How many client service principals were deleted here: a new one gets a new id.
+    #[serde(default)]
+    pub deleted_service_principals: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -411,11 +414,10 @@ impl Tenant {
 
     /// `app`'s service principal here, created when missing.
     pub fn ensure_service_principal(&mut self, app: &str) -> &mut ServicePrincipal {
-        let id = if app == APP_ID {
-            derived_guid(&format!("sp/{}", self.id))
-        } else {
-            derived_guid(&format!("sp/{}/{app}", self.id))
-        };
+        let id = derived_guid(&format!(
+            "sp/{}/{app}/{}",
+            self.id, self.deleted_service_principals
+        ));
         self.service_principals
             .entry(app.to_ascii_lowercase())
             .or_insert_with(|| ServicePrincipal {

@@ -17,4 +17,6 @@ mod real_keyring;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod setup;
+#[cfg(feature = "sandbox")]
+mod tenant_shapes;
 mod token_provider;
