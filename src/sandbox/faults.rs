@@ -178,17 +178,26 @@ fn due(sim: &SimState, method: &Method, path: &str) -> Option<Fault> {
     chosen
 }
 
-/// Waits `d`, to the millisecond: timers round up, so the end of the wait yields instead.
-async fn wait_exactly(d: Duration) {
-    let deadline = Instant::now() + d;
-    tokio::time::sleep(d.saturating_sub(Duration::from_millis(2))).await;
+/// Waits until `deadline`, to the millisecond: timers round up, so the end of the wait yields
+/// instead.
+async fn wait_until(deadline: Instant) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    tokio::time::sleep(left.saturating_sub(Duration::from_millis(2))).await;
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
     }
 }
 
-/// The middleware: journal, latency, faults.
+/// The middleware: journal, faults, latency (the answer leaves no sooner than the latency
+/// after the call arrived, however long the simulator took to make it).
 pub async fn layer(State(sim): State<Arc<SimState>>, req: Request, next: Next) -> Response {
+    let arrived = Instant::now();
+    let response = answer(&sim, req, next).await;
+    wait_until(arrived + sim.latency()).await;
+    response
+}
+
+async fn answer(sim: &Arc<SimState>, req: Request, next: Next) -> Response {
     let connection = req
         .extensions()
         .get::<ConnectInfo<Connection>>()
@@ -210,11 +219,7 @@ pub async fn layer(State(sim): State<Arc<SimState>>, req: Request, next: Next) -
         });
         journal.calls.len() - 1
     };
-    let latency = sim.latency();
-    if !latency.is_zero() {
-        wait_exactly(latency).await;
-    }
-    let fault = due(&sim, &parts.method, parts.uri.path());
+    let fault = due(sim, &parts.method, parts.uri.path());
     let req = Request::from_parts(parts, Body::from(bytes));
     let Some(fault) = fault else {
         let response = next.run(req).await;

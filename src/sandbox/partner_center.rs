@@ -144,7 +144,8 @@ async fn list_customers(
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     let world = sim.world();
-    let mut all: Vec<&Tenant> = world
+    // In the world's order: Partner Center promises none, and csp sorts what it shows.
+    let all: Vec<&Tenant> = world
         .customers
         .iter()
         .filter(|t| t.relationship.is_some())
@@ -159,7 +160,6 @@ async fn list_customers(
             }
         })
         .collect();
-    all.sort_by(|a, b| a.id.cmp(&b.id));
     let page: Vec<Value> = all
         .iter()
         .skip(offset)
