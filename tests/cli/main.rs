@@ -16,6 +16,8 @@ mod mapping;
 mod real_keyring;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+#[cfg(feature = "sandbox")]
+mod sandbox_output;
 mod setup;
 #[cfg(feature = "sandbox")]
 mod tenant_shapes;
