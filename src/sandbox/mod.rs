@@ -47,7 +47,7 @@ use crate::files;
 use crate::secrets::{FileStore, SecretStore, StoreKind, StoredSecrets};
 use crate::settings::{EnvSignIn, Settings};
 use connection::{Connection, CuttableListener};
-use reply::{api_fault, entra_error, graph_error};
+use reply::{api_fault, entra_error};
 use state::SimState;
 
 /// What every secret the simulator issues contains: a refresh token, device code,
@@ -115,11 +115,7 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
             &format!("The method {method} is not allowed on this resource."),
         )
     } else if path.starts_with("/v1.0/") {
-        graph_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Request_BadRequest",
-            "Specified HTTP method is not allowed for the request target.",
-        )
+        graph::wrong_method(path)
     } else {
         unknown_route(uri).await
     }

@@ -138,6 +138,29 @@ async fn each_service_answers_unknown_paths_in_its_own_shape() {
     let (status, body) = p.get(&graph, "/v1.0/servicePrincipals/x/nonsense").await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].to_string().contains("nonsense"));
+    let (status, body) = p
+        .send(
+            reqwest::Method::POST,
+            &graph,
+            "/v1.0/nonsense",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!("BadRequest"))
+    );
+    let (status, body) = p
+        .send(
+            reqwest::Method::DELETE,
+            &graph,
+            "/v1.0/domains",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 405, "{body}");
     let pc = p.token("organizations", PC).await;
     let (status, body) = p.get(&pc, "/v1/nonsense").await;
     assert_eq!(status, 404);

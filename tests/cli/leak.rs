@@ -150,9 +150,11 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         .await;
     let out = env.run(&["-vvv", "status"]).await;
     out.assert_code(4);
+    assert!(out.stderr.contains("AADSTS700082"), "{}", out.stderr);
     secrets.assert_clean("status (expired)", &out, None);
     let out = env.run(&["-vvv", "token"]).await;
     out.assert_code(4);
+    assert!(out.stderr.contains("AADSTS700082"), "{}", out.stderr);
     secrets.assert_clean("token (expired)", &out, None);
 
     // A token endpoint that echoes the refresh token in a body csp cannot parse.
@@ -167,6 +169,12 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         .await;
     let out = env.run(&["-vvv", "status"]).await;
     out.assert_code(1);
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    assert_eq!(
+        env.login.received_requests().await.unwrap().len(),
+        1,
+        "it failed on the answer it reads"
+    );
     secrets.assert_clean("status (malformed body)", &out, None);
 
     // A declined device-code sign-in.
@@ -190,6 +198,7 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         ])
         .await;
     out.assert_code(1);
+    assert!(out.stderr.contains("declined"), "{}", out.stderr);
     secrets.assert_clean("authorize (declined)", &out, None);
 
     // The CI environment sign-in.
@@ -348,6 +357,7 @@ async fn no_secret_reaches_the_terminal_when_reading_customers_and_domains() {
         ])
         .await;
     out.assert_code(1);
+    assert!(out.stderr.contains("20002"), "{}", out.stderr);
     secrets.assert_clean("domains (forbidden)", &out, None);
 }
 

@@ -107,28 +107,49 @@ pub fn unknown_segment(segment: &str) -> Response {
     )
 }
 
-/// Graph's answer to an unknown path: it names the first segment it could not resolve.
-pub fn not_found(path: &str) -> Response {
-    const KNOWN: &[&str] = &[
-        "domains",
-        "me",
-        "servicePrincipals",
-        "oauth2PermissionGrants",
-        "applications",
-        "tenantRelationships",
-    ];
-    let segments: Vec<&str> = path
-        .trim_start_matches("/v1.0")
+/// The entity sets the simulator serves at the top of the path.
+const KNOWN: &[&str] = &[
+    "domains",
+    "me",
+    "servicePrincipals",
+    "oauth2PermissionGrants",
+    "applications",
+    "tenantRelationships",
+];
+
+fn first_segment(path: &str) -> &str {
+    path.trim_start_matches("/v1.0")
         .trim_start_matches('/')
         .split('/')
-        .collect();
-    let first = segments.first().copied().unwrap_or_default();
-    let named = if KNOWN.contains(&first) || keyed(first).is_some() {
-        segments.last().copied().unwrap_or_default()
+        .next()
+        .unwrap_or_default()
+}
+
+fn known(segment: &str) -> bool {
+    KNOWN.contains(&segment) || keyed(segment).is_some()
+}
+
+/// Graph's answer to an unknown path: it names the first segment it could not resolve.
+pub fn not_found(path: &str) -> Response {
+    let first = first_segment(path);
+    let named = if known(first) {
+        path.rsplit('/').next().unwrap_or_default()
     } else {
         first
     };
     unknown_segment(named)
+}
+
+/// Graph's answer to a method a path does not take (an unknown entity set is still unknown).
+pub fn wrong_method(path: &str) -> Response {
+    if !known(first_segment(path)) {
+        return not_found(path);
+    }
+    graph_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Request_BadRequest",
+        "Specified HTTP method is not allowed for the request target.",
+    )
 }
 
 /// Who calls: the tenant of the token and whether it is the partner's.
