@@ -1,4 +1,4 @@
-//! Simulated Entra (API.md §1): the device-code endpoint (the simulated user approves each code
+//! Simulated Entra: the device-code endpoint (the simulated user approves each code
 //! by itself after a moment), the token endpoint (device code, authorization code, refresh
 //! token with rotation; customer-tenant authorities work only with GDAP access and the app
 //! consented there), an authorize endpoint that signs the user in at once, and OpenID

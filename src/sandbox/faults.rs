@@ -192,12 +192,12 @@ async fn wait_until(deadline: Instant) {
 /// after the call arrived, however long the simulator took to make it).
 pub async fn layer(State(sim): State<Arc<SimState>>, req: Request, next: Next) -> Response {
     let arrived = Instant::now();
-    let response = answer(&sim, req, next).await;
+    let response = answer(&sim, arrived, req, next).await;
     wait_until(arrived + sim.latency()).await;
     response
 }
 
-async fn answer(sim: &Arc<SimState>, req: Request, next: Next) -> Response {
+async fn answer(sim: &SimState, arrived: Instant, req: Request, next: Next) -> Response {
     let connection = req
         .extensions()
         .get::<ConnectInfo<Connection>>()
@@ -214,7 +214,7 @@ async fn answer(sim: &Arc<SimState>, req: Request, next: Next) -> Response {
             query: parts.uri.query().map(str::to_string),
             headers: parts.headers.clone(),
             body: bytes.clone(),
-            at: Instant::now(),
+            at: arrived,
             status: None,
         });
         journal.calls.len() - 1
@@ -229,33 +229,46 @@ async fn answer(sim: &Arc<SimState>, req: Request, next: Next) -> Response {
     if !fault.delay.is_zero() {
         tokio::time::sleep(fault.delay).await;
     }
-    let response = match fault.answer {
-        Answer::Normal => next.run(req).await,
-        answer => {
-            if fault.after_effect {
-                let _ = next.run(req).await;
-            }
-            match answer {
-                Answer::Reply {
-                    status,
-                    headers,
-                    body,
-                } => {
-                    let mut r = (status, body).into_response();
-                    for (n, v) in headers {
-                        r.headers_mut().insert(n, v);
-                    }
-                    r
-                }
-                _ => {
-                    if let Some(c) = connection {
-                        c.cut();
-                    }
-                    return StatusCode::BAD_GATEWAY.into_response();
-                }
-            }
+    if fault.after_effect && !matches!(fault.answer, Answer::Normal) {
+        let _ = next.run(req).await;
+        return replace(sim, index, fault.answer, connection);
+    }
+    match fault.answer {
+        Answer::Normal => {
+            let response = next.run(req).await;
+            sim.journal().calls[index].status = Some(response.status().as_u16());
+            response
         }
-    };
-    sim.journal().calls[index].status = Some(response.status().as_u16());
-    response
+        answer => replace(sim, index, answer, connection),
+    }
+}
+
+/// The answer a fault gives instead of the simulator's.
+fn replace(
+    sim: &SimState,
+    index: usize,
+    answer: Answer,
+    connection: Option<Connection>,
+) -> Response {
+    match answer {
+        Answer::Reply {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = (status, body).into_response();
+            for (n, v) in headers {
+                response.headers_mut().insert(n, v);
+            }
+            sim.journal().calls[index].status = Some(status.as_u16());
+            response
+        }
+        // Nothing is recorded as answered: nothing is.
+        _ => {
+            if let Some(c) = connection {
+                c.cut();
+            }
+            StatusCode::BAD_GATEWAY.into_response()
+        }
+    }
 }

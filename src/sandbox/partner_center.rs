@@ -1,4 +1,4 @@
-//! Simulated Partner Center (API.md §2, §3): customers with continuation paging (`size` up to
+//! Simulated Partner Center: customers with continuation paging (`size` up to
 //! 500) and by id, and application consents: POST (201, 409 when the resource is already
 //! granted, 403 without a role that can consent, 400 for a resource the tenant lacks, 429
 //! above 50 writes a second per application) and DELETE, each answered once per
@@ -44,7 +44,8 @@ pub fn not_found() -> Response {
     api_fault(StatusCode::NOT_FOUND, "1000", "Not found")
 }
 
-/// Every route needs a Partner Center token for the partner tenant, with MFA (API.md §1.6).
+/// Every route needs a Partner Center token for the partner tenant, with MFA (enforced for
+/// App+User calls since April 2026).
 async fn authorize(State(sim): State<Arc<SimState>>, req: Request, next: Next) -> Response {
     let (partner, mfa_required) = {
         let w = sim.world();
@@ -371,7 +372,7 @@ async fn delete_consent(
             t.deleted_service_principals += 1;
             return (200, Value::Null);
         }
-        // The tenant-wide grants go; the service principal stays (API.md §3.2, PEERS.md §1).
+        // The tenant-wide grants go; the service principal stays, as partners have seen it do.
         let before = sp.grants.clone();
         sp.grants.retain(|g| g.principal.is_some());
         if propagation > 0 && sp.stale.is_none() {

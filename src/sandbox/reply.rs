@@ -17,7 +17,7 @@ pub fn json_response(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
-/// Entra's error body (API.md §1.4).
+/// Entra's error body: `error`, `error_description`, `error_codes` and the ids.
 pub fn entra_error(status: StatusCode, error: &str, code: u32, text: &str) -> Response {
     let correlation = uuid::Uuid::new_v4();
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
@@ -35,7 +35,7 @@ pub fn entra_error(status: StatusCode, error: &str, code: u32, text: &str) -> Re
     )
 }
 
-/// Partner Center's ApiFault body (API.md §2.6).
+/// Partner Center's ApiFault body: `code`, `description`, `data`, `source`.
 pub fn fault(code: &str, description: &str) -> Value {
     json!({"code": code, "description": description, "data": [], "source": "PartnerApiServiceControllers"})
 }

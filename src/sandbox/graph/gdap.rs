@@ -1,4 +1,4 @@
-//! GDAP in the partner tenant (API.md §4, §4.4): the delegated admin relationships (`$top` up
+//! GDAP in the partner tenant: the delegated admin relationships (`$top` up
 //! to 300) and each one's access assignments. The write routes (create, `/requests`,
 //! assignment POST/PATCH) belong here too, beside the reads.
 
