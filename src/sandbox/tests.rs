@@ -161,6 +161,15 @@ async fn each_service_answers_unknown_paths_in_its_own_shape() {
         )
         .await;
     assert_eq!(status, 405, "{body}");
+    let r = p
+        .http
+        .post(p.url("/v1.0/applications"))
+        .bearer_auth(&graph)
+        .body("{\"displayName\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a body that is not JSON");
     let pc = p.token("organizations", PC).await;
     let (status, body) = p.get(&pc, "/v1/nonsense").await;
     assert_eq!(status, 404);
@@ -518,15 +527,16 @@ async fn a_created_permission_grant_has_an_id_and_can_be_patched() {
         )
         .await;
     assert_eq!(status, 409, "one tenant-wide grant per client and resource");
-    let r = p
-        .http
-        .patch(p.url(&format!("/v1.0/oauth2PermissionGrants/{id}")))
-        .bearer_auth(&graph)
-        .json(&json!({"scope": "User.Read Mail.Read"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let (status, _) = p
+        .send(
+            reqwest::Method::PATCH,
+            &graph,
+            &format!("/v1.0/oauth2PermissionGrants/{id}"),
+            json!({"scope": "User.Read Mail.Read"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
     let (_, grants) = p
         .get(
             &graph,
@@ -538,15 +548,16 @@ async fn a_created_permission_grant_has_an_id_and_can_be_patched() {
         .await;
     assert_eq!(grants["value"][0]["scope"], "User.Read Mail.Read");
     // PATCH keeps the web redirect URIs unless it names them.
-    let r = p
-        .http
-        .patch(p.url(&format!("/v1.0/applications/{}", app["id"].as_str().unwrap())))
-        .bearer_auth(&graph)
-        .json(&json!({"web": {"redirectUris": ["http://localhost", "https://example.com/cb"]}, "isFallbackPublicClient": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let (status, _) = p
+        .send(
+            reqwest::Method::PATCH,
+            &graph,
+            &format!("/v1.0/applications/{}", app["id"].as_str().unwrap()),
+            json!({"web": {"redirectUris": ["http://localhost", "https://example.com/cb"]}, "isFallbackPublicClient": false}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
     let (_, read) = p
         .get(
             &graph,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Caller;
+use super::{Caller, request_json};
 use crate::sandbox::entra::SECRET_PREFIX;
 use crate::sandbox::reply::{graph_not_found, json_response};
 use crate::sandbox::state::SimState;
@@ -71,7 +71,10 @@ pub async fn create(State(sim): State<Arc<SimState>>, caller: Caller, body: Byte
     if let Err(r) = caller.partner_only() {
         return r.into_response();
     }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let mut world = sim.world();
     let n = world.apps.len() as u64 + 1;
     let app = App {
@@ -102,7 +105,10 @@ pub async fn update(
     if let Err(r) = caller.partner_only() {
         return r.into_response();
     }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let mut world = sim.world();
     let Some(a) = world.apps.iter_mut().find(|a| a.object_id == id) else {
         return graph_not_found(&id);
@@ -134,7 +140,10 @@ pub async fn add_password(
     if let Err(r) = caller.partner_only() {
         return r.into_response();
     }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let password = Password {
         key_id: uuid::Uuid::new_v4().to_string(),
         display_name: request["passwordCredential"]["displayName"]

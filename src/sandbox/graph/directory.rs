@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, list};
+use super::{Caller, list, request_json};
 use crate::consent::manifest::GRAPH_APP_ID;
 use crate::sandbox::reply::{graph_error, graph_not_found, json_response};
 use crate::sandbox::state::SimState;
@@ -181,7 +181,10 @@ pub async fn sp_app_roles(
 /// `POST /servicePrincipals {appId}`: an app registered in the partner tenant, or one of the
 /// simulated resources.
 pub async fn create_sp(State(sim): State<Arc<SimState>>, caller: Caller, body: Bytes) -> Response {
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let app = request["appId"]
         .as_str()
         .unwrap_or_default()
@@ -229,12 +232,9 @@ pub async fn create_grant(
     caller: Caller,
     body: Bytes,
 ) -> Response {
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "The request body is not valid JSON.",
-        );
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
     };
     let client = request["clientId"].as_str().unwrap_or_default();
     let resource = request["resourceId"].as_str().unwrap_or_default();
@@ -287,7 +287,10 @@ pub async fn update_grant(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = match request_json(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let mut world = sim.world();
     let t = world
         .tenant_mut(&caller.tenant)

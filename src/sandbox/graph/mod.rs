@@ -202,6 +202,24 @@ impl Caller {
     }
 }
 
+/// The JSON body of a write, or Graph's 400 for one that is not JSON.
+pub fn request_json(body: &[u8]) -> Result<Value, BadBody> {
+    serde_json::from_slice(body).map_err(|_| BadBody)
+}
+
+/// Graph's refusal of a body it cannot read.
+pub struct BadBody;
+
+impl IntoResponse for BadBody {
+    fn into_response(self) -> Response {
+        graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+        )
+    }
+}
+
 /// Graph's refusal of a caller without the rights.
 pub struct Forbidden;
 
