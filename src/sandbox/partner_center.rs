@@ -211,6 +211,7 @@ fn once_per_request_id(
     {
         return reply(status, body);
     }
+    let rate = sim.world().switches.consent_rate.unwrap_or(CONSENT_RATE);
     {
         let mut rt = sim.runtime();
         let window = rt.consent_writes.entry(app_of(headers)).or_default();
@@ -221,7 +222,7 @@ fn once_per_request_id(
         {
             window.pop_front();
         }
-        if window.len() >= CONSENT_RATE {
+        if window.len() >= rate {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 [("retry-after", "1"), ("content-type", "application/json")],

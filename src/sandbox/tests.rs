@@ -478,6 +478,34 @@ async fn consent_writes_above_fifty_a_second_are_throttled() {
 }
 
 #[tokio::test]
+async fn the_consent_rate_switch_lowers_the_limit() {
+    let mut world = World::empty();
+    let tenants: Vec<String> = (0..3)
+        .map(|i| world.add_customer(&format!("C{i}"), &format!("c{i}.com")))
+        .collect();
+    world.switches.consent_rate = Some(2);
+    let p = Probe::new(world).await;
+    let pc = p.token("organizations", PC).await;
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for t in &tenants {
+        let (status, _) = p
+            .send(
+                reqwest::Method::POST,
+                &pc,
+                &format!("/v1/customers/{t}/applicationconsents"),
+                consent_body(GRAPH_APP_ID, "Directory.Read.All"),
+                None,
+            )
+            .await;
+        statuses.push(status);
+    }
+    if started.elapsed() < Duration::from_millis(900) {
+        assert_eq!(statuses, vec![201, 201, 429]);
+    }
+}
+
+#[tokio::test]
 async fn a_created_permission_grant_has_an_id_and_can_be_patched() {
     let p = Probe::new(World::seeded(None)).await;
     let graph = p.token("organizations", GRAPH).await;

@@ -69,6 +69,9 @@ pub struct Switches {
     /// After a consent write, this many reads of the app's grants still show the grants as
     /// they were before it (Microsoft's propagation delay).
     pub propagation_reads: u32,
+    /// Consent writes a second per application above which Partner Center answers 429, when
+    /// not the 50 it publishes (benchmarks).
+    pub consent_rate: Option<usize>,
 }
 
 /// An app registration in the partner tenant, as `csp setup` reads and writes it.
