@@ -1,64 +1,33 @@
-//! Benchmark: `csp customers -o json` over 10,000 customers in 20 pages, from a local fake
-//! Partner Center that adds 30 ms to every response. Prints the wall time, its ratio to the
-//! bound (20 pages × 30 ms, the time the pages alone must take when fetched one after another),
-//! and the peak resident memory of the csp process. Never fails on a slow machine: it reports.
+//! Benchmark: `csp customers -o json` over 10,000 customers in 20 pages, from the sandbox
+//! simulator with its latency knob adding 30 ms to every response. Prints the wall time, its
+//! ratio to the bound (the calls csp must make one after another, the token and the 20 pages,
+//! times 30 ms), and the peak resident memory of the csp process. Never fails on a slow
+//! machine: it reports.
+//!
+//! The simulator runs in a child process of its own (this binary again): a child started from
+//! a large process reports that process's peak memory as its own, so the process that starts
+//! csp stays small.
 //!
 //! Run: cargo bench --bench customers
+//! Knobs: CSP_BENCH_DELAY_MS (default 30; 0 shows csp's own cost), CSP_BENCH_SERVE (keep the
+//! simulator up for a profiler).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use csp::sandbox::{Simulator, World};
+use serde_json::Value;
 
-const PAGES: usize = 20;
+const CUSTOMERS: usize = 10_000;
 const PER_PAGE: usize = 500;
-/// What the fake adds to each response; `CSP_BENCH_DELAY_MS` changes it (0 shows csp's own cost).
-fn delay() -> Duration {
-    #[allow(clippy::disallowed_methods)] // a benchmark knob, not csp's configuration
-    let ms = std::env::var("CSP_BENCH_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    Duration::from_millis(ms)
-}
 const RUNS: usize = 5;
+/// Set in the simulator's own process: the directory to sign in and to write its URL to.
+const SIMULATE: &str = "CSP_BENCH_SIMULATE";
 
-fn customer(i: usize) -> Value {
-    let tenant = format!("{:08x}-0000-4000-8000-{:012x}", i, i);
-    json!({
-        "id": tenant,
-        "companyProfile": {
-            "tenantId": tenant,
-            "domain": format!("customer{i}.onmicrosoft.com"),
-            "companyName": format!("Customer {i:05} Holdings Ltd"),
-            "attributes": {"objectType": "CustomerCompanyProfile"}
-        },
-        "relationshipToPartner": "reseller",
-        "attributes": {"objectType": "Customer"}
-    })
-}
-
-fn page(n: usize) -> Value {
-    let items: Vec<Value> = (n * PER_PAGE..(n + 1) * PER_PAGE).map(customer).collect();
-    let mut links =
-        json!({"self": {"uri": "/v1/customers?size=500", "method": "GET", "headers": []}});
-    if n + 1 < PAGES {
-        links["next"] = json!({
-            "uri": "/v1/customers?size=500&seekOperation=Next",
-            "method": "GET",
-            "headers": [{"key": "MS-ContinuationToken", "value": format!("page-{}", n + 1)}]
-        });
-    }
-    json!({"totalCount": PER_PAGE, "items": items, "links": links, "attributes": {"objectType": "Collection"}})
-}
-
-fn jwt() -> String {
-    use base64::Engine;
-    let payload = json!({"upn": "bench@partner.example", "tid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "amr": ["pwd", "mfa"]});
-    format!(
-        "eyJhbGciOiJub25lIn0.{}.sig",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string())
-    )
+#[allow(clippy::disallowed_methods)] // benchmark knobs, not csp's configuration
+fn knob(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Peak resident set of the largest child waited for so far, in bytes.
@@ -85,86 +54,70 @@ fn children_peak_rss() -> Option<u64> {
     None
 }
 
-/// A minimal fake of Entra's token endpoint and Partner Center's customer pages, serving
-/// pre-serialised bodies so that the fake itself costs next to nothing.
-async fn fake_server() -> String {
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use axum::routing::{get, post};
-    use std::sync::Arc;
+fn delay() -> Duration {
+    Duration::from_millis(
+        knob("CSP_BENCH_DELAY_MS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30),
+    )
+}
 
-    let pages: Arc<Vec<Bytes>> = Arc::new(
-        (0..PAGES)
-            .map(|n| Bytes::from(serde_json::to_vec(&page(n)).unwrap()))
-            .collect(),
-    );
-    let token = Bytes::from(
-        json!({"token_type": "Bearer", "expires_in": 3599, "access_token": jwt()}).to_string(),
-    );
-    let app = axum::Router::new()
-        .route(
-            "/{tenant}/oauth2/v2.0/token",
-            post(move || {
-                let token = token.clone();
-                async move { ([("content-type", "application/json")], token) }
-            }),
-        )
-        .route(
-            "/v1/customers",
-            get(move |headers: HeaderMap| {
-                let pages = Arc::clone(&pages);
-                async move {
-                    let n = headers
-                        .get("MS-ContinuationToken")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("page-"))
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    // Timers round up to the next millisecond; finish the wait by yielding so
-                    // the fake adds 30 ms, not 31, and the ratio measures csp.
-                    let deadline = std::time::Instant::now() + delay();
-                    tokio::time::sleep(delay().saturating_sub(Duration::from_millis(2))).await;
-                    while std::time::Instant::now() < deadline {
-                        tokio::task::yield_now().await;
-                    }
-                    ([("content-type", "application/json")], pages[n].clone())
-                }
-            }),
+/// The simulator's process: the world, the latency, a sign-in in `dir`, its URL in
+/// `dir/url`; then it serves until killed.
+async fn simulate(dir: &Path) {
+    let mut world = World::empty();
+    for i in 0..CUSTOMERS {
+        world.add_customer_without_gdap(
+            &format!("Customer {i:05} Holdings Ltd"),
+            &format!("customer{i}.example.com"),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
+    }
+    let sim = Simulator::start(world).await.unwrap();
+    sim.set_latency(delay());
+    sim.seed_sign_in(dir, "default").unwrap();
+    std::fs::write(dir.join("url.tmp"), sim.url()).unwrap();
+    std::fs::rename(dir.join("url.tmp"), dir.join("url")).unwrap();
+    std::future::pending::<()>().await;
 }
 
 #[tokio::main]
 async fn main() {
-    let base = fake_server().await;
-    #[allow(clippy::disallowed_methods)] // a benchmark knob: keep the fake up for a profiler
-    if std::env::var_os("CSP_BENCH_SERVE").is_some() {
-        println!("fake Partner Center at {base}; Ctrl-C to stop");
+    if let Some(dir) = knob(SIMULATE) {
+        return simulate(Path::new(&dir)).await;
+    }
+    let delay = delay();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(std::env::current_exe().unwrap())
+        .env(SIMULATE, dir.path())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let url = loop {
+        if let Ok(url) = std::fs::read_to_string(dir.path().join("url")) {
+            break url;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the simulator did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    if knob("CSP_BENCH_SERVE").is_some() {
+        println!(
+            "simulator at {url}; sign-in in {}; Ctrl-C to stop",
+            dir.path().display()
+        );
         std::future::pending::<()>().await;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        "version = 1\n[profiles.default]\nclient_id = \"11111111-2222-3333-4444-555555555555\"\ntenant_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\ntoken_store = \"file\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("credentials.json"),
-        r#"{"version":1,"profiles":{"default":{"refreshToken":"bench-refresh-token"}}}"#,
-    )
-    .unwrap();
 
     let mut walls = Vec::new();
     for _ in 0..RUNS {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
         cmd.args(["customers", "-o", "json"])
             .env("CSP_CONFIG_DIR", dir.path())
-            .env("CSP_AUTHORITY_HOST", &base)
-            .env("CSP_PARTNER_CENTER_URL", &base)
-            .env("CSP_GRAPH_URL", &base)
+            .env("CSP_AUTHORITY_HOST", &url)
+            .env("CSP_PARTNER_CENTER_URL", &url)
+            .env("CSP_GRAPH_URL", &url)
             .env("NO_PROXY", "*")
             .env_remove("CSP_REFRESH_TOKEN")
             .env_remove("CSP_TOKEN_STORE");
@@ -179,20 +132,25 @@ async fn main() {
             String::from_utf8_lossy(&out.stderr)
         );
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(rows.len(), PAGES * PER_PAGE, "every customer listed");
+        assert_eq!(rows.len(), CUSTOMERS, "every customer listed");
     }
+    // Read before the simulator's process is waited for: only csp's runs count.
+    let peak = children_peak_rss();
+    let _ = server.kill();
+    let _ = server.wait();
     walls.sort();
-    let bound = delay() * PAGES as u32;
-    let bound = bound.max(Duration::from_millis(1));
+    let pages = CUSTOMERS.div_ceil(PER_PAGE);
+    // The token, then the pages: each call waits for the one before.
+    let calls = pages + 1;
+    let bound = (delay * calls as u32).max(Duration::from_millis(1));
     let median = walls[RUNS / 2];
     println!(
-        "csp customers -o json: {} customers in {PAGES} pages, {} ms added to each response, {RUNS} runs",
-        PAGES * PER_PAGE,
-        delay().as_millis()
+        "csp customers -o json: {CUSTOMERS} customers in {pages} pages, {} ms added to each response, {RUNS} runs",
+        delay.as_millis()
     );
     println!(
-        "  bound ({PAGES} x {} ms):   {:>6} ms",
-        delay().as_millis(),
+        "  bound ({calls} calls x {} ms): {:>6} ms",
+        delay.as_millis(),
         bound.as_millis()
     );
     println!(
@@ -205,7 +163,7 @@ async fn main() {
         walls[0].as_millis(),
         walls[0].as_secs_f64() / bound.as_secs_f64()
     );
-    match children_peak_rss() {
+    match peak {
         Some(bytes) => println!(
             "  peak RSS of csp:     {:>6.1} MB             (target < 30 MB)",
             bytes as f64 / (1024.0 * 1024.0)

@@ -509,9 +509,16 @@ async fn client_secret(
         .add_password(&app.id, SECRET_DAYS)
         .await
         .map_err(forbidden_hint)?;
-    ctx.vault(plan.store)
+    // A sign-in already stored stays: a new secret for the same app does not sign anyone out.
+    let vault = ctx.vault(plan.store);
+    let refresh_token = vault
+        .load()
+        .await?
+        .map(|s| s.refresh_token)
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    vault
         .save(StoredSecrets {
-            refresh_token: SecretString::from(String::new()),
+            refresh_token,
             client_secret: Some(SecretString::from(password.secret_text.clone())),
         })
         .await?;

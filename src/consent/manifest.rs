@@ -42,9 +42,11 @@ impl Grant {
         alias_of(&self.resource).map_or_else(|| self.resource.clone(), str::to_string)
     }
 
-    /// Partner Center's form: the scopes joined with a comma and a space.
+    /// Partner Center's form of `scope`: the scopes joined with a comma alone, as Microsoft's
+    /// samples send them (`A,B,C`). A space after the comma would become part of the next
+    /// scope's name if the service splits without trimming.
     pub fn scope_list(&self) -> String {
-        self.scopes.join(", ")
+        self.scopes.join(",")
     }
 }
 
@@ -294,14 +296,29 @@ mod tests {
         assert_eq!(m.display_name, "Contoso CSP Connector");
         assert_eq!(m.grants.len(), 1);
         assert_eq!(m.grants[0].resource, GRAPH_APP_ID);
-        assert_eq!(
-            m.grants[0].scope_list(),
-            "Directory.Read.All, User.Read.All"
-        );
+        assert_eq!(m.grants[0].scope_list(), "Directory.Read.All,User.Read.All");
         assert!(m.can_read_back());
         let m = Manifest::resolve(Some(&config), &ManifestFlags::default(), Some(APP)).unwrap();
         assert_eq!(m.grants[0].label(), "exchange");
         assert!(!m.can_read_back());
+    }
+
+    /// Partner Center may split `scope` on `,` without trimming: a space after a comma would
+    /// name a scope " User.Read.All" that does not exist.
+    #[test]
+    fn the_scope_list_splits_back_into_the_scopes_on_a_bare_comma() {
+        let g = Grant {
+            resource: GRAPH_APP_ID.into(),
+            scopes: vec![
+                "Directory.Read.All".into(),
+                "User.Read.All".into(),
+                "Mail.Read".into(),
+            ],
+        };
+        let joined = g.scope_list();
+        assert_eq!(joined, "Directory.Read.All,User.Read.All,Mail.Read");
+        let split: Vec<&str> = joined.split(',').collect();
+        assert_eq!(split, g.scopes, "no piece carries whitespace");
     }
 
     #[test]

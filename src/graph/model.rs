@@ -86,8 +86,10 @@ impl GdapRelationship {
             .is_some_and(is_positive_duration)
     }
 
+    /// Whether the relationship gives access now: `active`, or `expiring` (Graph's word for
+    /// one past its end date while auto-extend renews it).
     pub fn is_active(&self) -> bool {
-        self.status.as_deref() == Some("active")
+        matches!(self.status.as_deref(), Some("active" | "expiring"))
     }
 
     /// Graph's status word (`approvalPending`), empty when absent.

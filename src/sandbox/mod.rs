@@ -1,26 +1,71 @@
-//! The sandbox: a simulator of Entra, Partner Center and Graph built into the binary, served
-//! in-process on an ephemeral loopback port, with its own config dir and file-backed sign-in
-//! under `<config-dir>/sandbox`, so real credentials and mappings are never read or touched.
-//! Nothing here runs unless `--sandbox` or `csp demo` asks for it.
+//! The sandbox: the one simulator of Entra, Partner Center and Graph, built into the binary
+//! and used by the tests. It serves all three on one ephemeral loopback port (an axum router
+//! per service, merged), answers as Microsoft's descriptions say, and keeps a world model
+//! (`world.rs`, built by `seed.rs`) that the calls change. `csp --sandbox` and `csp demo` run
+//! it in-process with their own config dir and file-backed sign-in under
+//! `<config-dir>/sandbox`, so real credentials and mappings are never read or touched.
+//!
+//! Tests and benchmarks start it themselves (`Simulator::start`), point `csp` at it with the
+//! endpoint overrides, seed a sign-in it accepts (`seed_sign_in`), change the world and its
+//! switches (`with_world`), arm faults (`inject`), add latency (`set_latency`), and read
+//! back the world, every call (`calls`) and every secret it issued (`secrets`).
 
-pub mod server;
+mod connection;
+mod entra;
+mod faults;
+mod graph;
+mod journal;
+mod partner_center;
+mod reply;
+mod seed;
+mod state;
 pub mod world;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
 use url::Url;
+
+pub use entra::{APPROVE_AFTER, REFRESH_PREFIX, SECRET_PREFIX};
+pub use faults::Fault;
+pub use journal::{Call, path_matches};
+pub use partner_center::CONSENT_RATE;
+pub use seed::days_from_now;
+pub use world::{Switches, World};
 
 use crate::cloud::Endpoints;
 use crate::config::{self, ConfigFile, ProfileUpdate};
 use crate::error::CliError;
 use crate::files;
-use crate::secrets::StoreKind;
+use crate::secrets::{FileStore, SecretStore, StoreKind, StoredSecrets};
 use crate::settings::{EnvSignIn, Settings};
-use server::SimState;
-use world::World;
+use connection::{Connection, CuttableListener};
+use reply::{api_fault, entra_error};
+use state::SimState;
 
-/// A running simulator.
+/// What every secret the simulator issues contains: a refresh token, device code,
+/// authorization code or client secret prefix, or the encoded header of its tokens. Output of
+/// a simulator running in another process (`csp --sandbox`, `csp demo`) can be scanned for
+/// these.
+pub fn secret_markers() -> Vec<String> {
+    use base64::Engine;
+    vec![
+        REFRESH_PREFIX.into(),
+        entra::DEVICE_CODE_PREFIX.into(),
+        entra::AUTH_CODE_PREFIX.into(),
+        SECRET_PREFIX.into(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reply::JWT_HEADER),
+    ]
+}
+
+/// A running simulator. Dropping it stops it.
 pub struct Simulator {
     pub base: Url,
     state: Arc<SimState>,
@@ -28,18 +73,64 @@ pub struct Simulator {
     state_file: Option<PathBuf>,
 }
 
+/// The three services on one router, behind the journal-and-faults layer.
+fn app(state: Arc<SimState>) -> Router {
+    Router::new()
+        .merge(entra::router())
+        .merge(partner_center::router(Arc::clone(&state)))
+        .merge(graph::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            faults::layer,
+        ))
+        .with_state(state)
+}
+
+/// Each service's answer to a path it does not have.
+async fn unknown_route(uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/v1/") {
+        partner_center::not_found()
+    } else if path == "/v1.0" || path.starts_with("/v1.0/") {
+        graph::not_found(path)
+    } else {
+        entra_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            90000,
+            &format!("No such endpoint: {path}."),
+        )
+    }
+}
+
+/// Each service's answer to a method a path does not take.
+async fn wrong_method(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/v1/") {
+        api_fault(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405",
+            &format!("The method {method} is not allowed on this resource."),
+        )
+    } else if path.starts_with("/v1.0/") {
+        graph::wrong_method(path)
+    } else {
+        unknown_route(uri).await
+    }
+}
+
 impl Simulator {
     /// Starts a simulator of `world` on 127.0.0.1, on a port of the system's choosing.
     pub async fn start(world: World) -> std::io::Result<Simulator> {
         let state = Arc::new(SimState::new(world));
-        let app = axum::Router::new()
-            .fallback(server::handle)
-            .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = Url::parse(&format!("http://{}", listener.local_addr()?))
             .expect("a socket address makes a URL");
+        let service = app(Arc::clone(&state)).into_make_service_with_connect_info::<Connection>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(CuttableListener(listener), service).await;
         });
         Ok(Simulator {
             base,
@@ -58,16 +149,99 @@ impl Simulator {
         }
     }
 
+    /// The base URL as a string without a trailing slash, for `CSP_*_URL` overrides.
+    pub fn url(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// A copy of the world as it is now.
+    pub fn world(&self) -> World {
+        self.state.world().clone()
+    }
+
+    /// Changes the world (its customers, relationships, switches) while the simulator runs.
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut self.state.world())
+    }
+
+    /// Every call received so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.journal().calls.clone()
+    }
+
+    /// The calls of `method` to paths matching `pattern` (as in `Fault::on`).
+    pub fn calls_to(&self, method: &str, pattern: &str) -> Vec<Call> {
+        self.state
+            .journal()
+            .calls
+            .iter()
+            .filter(|c| c.is(method, pattern))
+            .cloned()
+            .collect()
+    }
+
+    /// Every secret handed out so far: refresh, access and id tokens, device and
+    /// authorization codes, client secrets.
+    pub fn secrets(&self) -> Vec<String> {
+        self.state.journal().secrets.clone()
+    }
+
+    /// Arms a fault; faults apply in the order they were armed.
+    pub fn inject(&self, fault: Fault) {
+        self.state.faults().push(faults::Armed::new(fault));
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.state.faults().clear();
+    }
+
+    /// Delays every answer by `latency` (benchmarks).
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.set_latency(latency);
+    }
+
+    /// A refresh token for the partner user, as a sign-in would have left it.
+    pub fn refresh_token(&self) -> String {
+        self.state
+            .issued(format!("{REFRESH_PREFIX}{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Signs `profile` in under `config_dir` as `csp authorize --insecure-storage` leaves it:
+    /// the sandbox app and partner tenant in `config.toml`, a refresh token the simulator
+    /// accepts in `credentials.json` (mode 0600).
+    pub fn seed_sign_in(&self, config_dir: &Path, profile: &str) -> Result<(), CliError> {
+        let partner = self.state.world().partner.id.clone();
+        config::update_profile(
+            &config_dir.join("config.toml"),
+            profile,
+            &ProfileUpdate {
+                set: vec![
+                    ("client_id", world::APP_ID.into()),
+                    ("tenant", partner.clone()),
+                    ("tenant_id", partner),
+                    ("user", world::USER.into()),
+                    ("cloud", "public".into()),
+                    ("token_store", "file".into()),
+                ],
+                ..Default::default()
+            },
+        )?;
+        FileStore::new(config_dir.join("credentials.json")).save(
+            profile,
+            &StoredSecrets {
+                refresh_token: self.refresh_token().into(),
+                client_secret: None,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Writes the simulated world back to its state file, so the next `--sandbox` run sees
     /// the consents this one made.
     pub fn save(&self) {
         let Some(path) = &self.state_file else { return };
-        let world = self
-            .state
-            .world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let world = self.world();
         if let Ok(bytes) = serde_json::to_vec_pretty(&world) {
             let _ = files::write_atomic(path, &bytes, false);
         }
@@ -85,14 +259,15 @@ pub fn dir(config_dir: &Path) -> PathBuf {
     config_dir.join("sandbox")
 }
 
-/// Loads the world saved in `dir`, or seeds a new one (also when `seed` asks for another size).
+/// Loads the world saved in `dir`, or seeds a new one (also when `seed` asks for another
+/// size, or the saved world has an older shape).
 fn load_world(dir: &Path, seed: Option<u32>) -> World {
     let saved = files::read_optional(&dir.join("simulator.json"))
         .ok()
         .flatten()
         .and_then(|t| serde_json::from_str::<World>(&t).ok());
     match saved {
-        Some(w) if seed.is_none() || w.seed == seed => w,
+        Some(w) if w.version == world::VERSION && (seed.is_none() || w.seed == seed) => w,
         _ => World::seeded(seed),
     }
 }

@@ -1,10 +1,13 @@
-//! The simulated partner's world: its tenant, user and app, and its customers with their
-//! domains, Partner Center relationship, GDAP relationships and consent state. Seeded from a
-//! built-in set of Microsoft's fictitious companies, or generated to a size; serialisable so a
-//! sandbox keeps its state between runs.
+//! The simulated partner's world: its tenant, user and app registrations, its customers with
+//! their domains, Partner Center relationship and the service principals (with their grants)
+//! that consents made there, the GDAP relationships, and the switches that make the simulator
+//! behave as some real tenants do. Plain data, serialisable so a sandbox keeps its state
+//! between runs; `seed.rs` builds the worlds, the services read and change them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::manifest::GRAPH_APP_ID;
@@ -14,17 +17,31 @@ pub const PARTNER_CENTER_APP: &str = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd";
 pub const EXCHANGE_APP: &str = "00000002-0000-0ff1-ce00-000000000000";
 pub const ARM_APP: &str = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
 pub const USER: &str = "automation@contosopartner.onmicrosoft.com";
+/// The partner user's object id.
+pub const USER_ID: &str = "5a4d0000-0000-4000-8000-00000000000a";
 pub const PARTNER_DOMAIN: &str = "contosopartner.onmicrosoft.com";
 /// The security group that GDAP assignments name and the partner user belongs to.
 pub const ADMIN_GROUP: &str = "5a4d0000-9000-4000-8000-000000000001";
+/// Its display name: the group csp's `consent` template names for Cloud Application
+/// Administrator, so the built-in relationships count as assigned.
+pub const ADMIN_GROUP_NAME: &str = "GDAP Cloud Application Administrator";
+/// The partner tenant's AdminAgents group, which the partner user belongs to.
+pub const ADMIN_AGENTS: &str = "5a4d0000-9000-4000-8000-0000000000aa";
+/// Another user of the partner tenant, for `--add-member UPN`.
+pub const HELPDESK_USER: &str = "helpdesk@contosopartner.onmicrosoft.com";
+pub const HELPDESK_USER_ID: &str = "5a4d0000-0000-4000-8000-00000000000b";
 /// The scopes the sandbox's consent manifest declares.
 pub const DEMO_SCOPES: [&str; 2] = ["Directory.Read.All", "User.Read.All"];
+/// Microsoft Graph Command Line Tools, the public client `csp setup` signs in with.
+pub const BOOTSTRAP_APP: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+/// The shape of the saved world; a saved world of another version is seeded afresh.
+pub const VERSION: u32 = 2;
 
-const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
-const CLOUD_APP_ADMIN: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
-const APP_ADMIN: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
-const EXCHANGE_ADMIN: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
-const HELPDESK_ADMIN: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const CLOUD_APP_ADMIN: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+pub const APP_ADMIN: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+pub const EXCHANGE_ADMIN: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+pub const HELPDESK_ADMIN: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct World {
@@ -33,8 +50,66 @@ pub struct World {
     pub partner: Tenant,
     pub customers: Vec<Tenant>,
     /// App registrations in the partner tenant.
-    #[serde(default = "default_apps")]
     pub apps: Vec<App>,
+    /// The partner's GDAP relationships, whatever their status.
+    pub relationships: Vec<Relationship>,
+    /// The security groups the partner user belongs to (`me/transitiveMemberOf`).
+    pub user_groups: Vec<String>,
+    /// The partner tenant's security groups by name (AdminAgents, the groups GDAP assignments
+    /// name, and those `csp gdap assign --create-groups` makes).
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Users of the partner tenant other than the signed-in one.
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub switches: Switches,
+}
+
+/// A security group of the partner tenant. The signed-in user's memberships are `user_groups`;
+/// `members` holds the other users'.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub user_principal_name: String,
+}
+
+/// Behaviours some real tenants show, off in the built-in world.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Switches {
+    /// Partner Center answers every call 401 with error 900421 (MFA required).
+    pub mfa_required: bool,
+    /// Entra issues tokens whose `amr` claim lacks `mfa` (Partner Center then refuses them).
+    pub no_mfa_claim: bool,
+    /// Every refresh-token redemption fails with AADSTS700082 (expired by inactivity).
+    pub sign_in_expired: bool,
+    /// A consent DELETE removes the app's service principal too, not only its tenant-wide
+    /// grants (Microsoft leaves this unconfirmed).
+    pub delete_removes_service_principal: bool,
+    /// Caps every Graph page at this many items, below what `$top` asks, so paging shows.
+    pub graph_page_size: Option<usize>,
+    /// After a consent write, this many reads of the app's grants still show the grants as
+    /// they were before it (Microsoft's propagation delay).
+    pub propagation_reads: u32,
+    /// Consent writes a second per application above which Partner Center answers 429, when
+    /// not the 50 it publishes (benchmarks).
+    pub consent_rate: Option<usize>,
+    /// Reads of a relationship locked for approval before its customer approves it (0: at
+    /// once).
+    pub approve_after_reads: u32,
+    /// The customer never approves: a relationship locked for approval ends `expired` instead.
+    pub approvals_expire: bool,
+    /// Reads of an access assignment before it turns from `pending` to `active` (0: at once).
+    pub activate_after_reads: u32,
 }
 
 /// An app registration in the partner tenant, as `csp setup` reads and writes it.
@@ -45,18 +120,124 @@ pub struct App {
     pub display_name: String,
     pub sign_in_audience: String,
     pub is_fallback_public_client: bool,
+    /// The `publicClient` platform's redirect URIs.
     pub redirect_uris: Vec<String>,
+    /// The `web` platform's redirect URIs (a confidential client's loopback redirect).
+    #[serde(default)]
+    pub web_redirect_uris: Vec<String>,
     pub required_resource_access: serde_json::Value,
-    pub service_principal: bool,
+    /// Client secrets added with `addPassword`, without the secret itself.
+    #[serde(default)]
+    pub passwords: Vec<Password>,
 }
 
-/// Microsoft Graph Command Line Tools, the public client `csp setup` signs in with.
-pub const BOOTSTRAP_APP: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+/// A client secret's public facts (`passwordCredentials`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Password {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    pub end_date_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    /// Verified custom domains; the first is the default.
+    pub domains: Vec<String>,
+    pub initial_domain: String,
+    /// Partner Center knows the customer (a reseller or advisor relationship).
+    pub relationship: Option<String>,
+    /// Service-principal object ids of the resource apps present here, by appId.
+    pub resource_sps: BTreeMap<String, String>,
+    /// Service principals of client apps here (the CPV app once consented), by appId.
+    pub service_principals: BTreeMap<String, ServicePrincipal>,
+    /// How many client service principals were deleted here: a new one gets a new id.
+    #[serde(default)]
+    pub deleted_service_principals: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServicePrincipal {
+    pub id: String,
+    pub grants: Vec<PermissionGrant>,
+    /// Application permissions (app role assignments) the app holds here.
+    #[serde(default)]
+    pub app_roles: Vec<AppRoleAssignment>,
+    /// Grant reads left that show `shown` instead of `grants` (propagation delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<(u32, Vec<PermissionGrant>)>,
+}
+
+/// A delegated permission grant (`oauth2PermissionGrant`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermissionGrant {
+    pub id: String,
+    /// The resource's service-principal object id in the tenant (it may name none).
+    pub resource_sp: String,
+    /// `None`: tenant-wide (`AllPrincipals`); `Some(user id)`: one user's own consent.
+    pub principal: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub resource_sp: String,
+    pub resource_display_name: String,
+    pub app_role_id: String,
+}
+
+/// A GDAP relationship.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Relationship {
+    pub id: String,
+    pub display_name: String,
+    /// As Graph shows it: absent, or without a tenant id, until the customer approves.
+    pub customer: Option<RelationshipCustomer>,
+    pub status: String,
+    pub roles: Vec<String>,
+    pub duration: String,
+    /// `P180D` on; `PT0S` or `P0D` off.
+    pub auto_extend_duration: String,
+    pub end: Option<String>,
+    pub assignments: Vec<AccessAssignment>,
+    /// Bumped by every change: the ETag a change must name.
+    #[serde(default)]
+    pub version: u32,
+    /// Reads left before the customer's answer, once locked for approval.
+    #[serde(default)]
+    pub approval_reads: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelationshipCustomer {
+    pub tenant_id: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessAssignment {
+    pub id: String,
+    /// The partner security group the roles are assigned to.
+    pub group: String,
+    pub roles: Vec<String>,
+    /// `pending`, `active`, `deleting`, `deleted` or `error`.
+    pub status: String,
+    /// Reads left before a pending assignment made through the API turns active (`None`: it
+    /// stays as it is).
+    #[serde(default)]
+    pub activation_reads: Option<u32>,
+    #[serde(default)]
+    pub version: u32,
+}
 
 /// Delegated permission scopes the simulated resources offer, with their ids.
 pub fn permission_scopes(resource: &str) -> Vec<(String, String)> {
     let names: &[&str] = match resource {
-        PARTNER_CENTER_APP => &["user_impersonation"],
+        PARTNER_CENTER_APP | ARM_APP => &["user_impersonation"],
+        EXCHANGE_APP => &["Exchange.Manage", "EWS.AccessAsUser.All"],
         GRAPH_APP_ID => &[
             "DelegatedAdminRelationship.Read.All",
             "DelegatedAdminRelationship.ReadWrite.All",
@@ -65,13 +246,22 @@ pub fn permission_scopes(resource: &str) -> Vec<(String, String)> {
             "Directory.AccessAsUser.All",
             "User.Read",
             "User.Read.All",
+            "User.ReadWrite.All",
             "Application.Read.All",
             "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
             "DelegatedPermissionGrant.Read.All",
             "DelegatedPermissionGrant.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
             "GroupMember.Read.All",
+            "GroupMember.ReadWrite.All",
             "Domain.Read.All",
             "Mail.Read",
+            "Mail.Send",
+            // Added later: at the end, so the ids of the others stay as saved sandboxes know them.
+            "Group.Create",
+            "User.ReadBasic.All",
         ],
         _ => &[],
     };
@@ -87,64 +277,12 @@ pub fn permission_scopes(resource: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn default_apps() -> Vec<App> {
-    let scope = |resource: &str, name: &str| {
-        permission_scopes(resource)
-            .into_iter()
-            .find(|(_, n)| n == name)
-            .map(|(id, _)| id)
-            .unwrap_or_default()
-    };
-    let graph: Vec<serde_json::Value> = [
-        "DelegatedAdminRelationship.Read.All",
-        "Directory.Read.All",
-        "User.Read.All",
-    ]
-    .iter()
-    .map(|n| serde_json::json!({"id": scope(GRAPH_APP_ID, n), "type": "Scope"}))
-    .collect();
-    vec![App {
-        object_id: "5a4d0000-0000-4000-8000-0000000000a1".into(),
-        app_id: APP_ID.into(),
-        display_name: "csp".into(),
-        sign_in_audience: "AzureADMultipleOrgs".into(),
-        is_fallback_public_client: true,
-        redirect_uris: vec!["http://localhost".into()],
-        required_resource_access: serde_json::json!([
-            {"resourceAppId": PARTNER_CENTER_APP, "resourceAccess": [{"id": scope(PARTNER_CENTER_APP, "user_impersonation"), "type": "Scope"}]},
-            {"resourceAppId": GRAPH_APP_ID, "resourceAccess": graph},
-        ]),
-        service_principal: true,
-    }]
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    /// Verified custom domains; the first is the default.
-    pub domains: Vec<String>,
-    pub initial_domain: String,
-    /// Partner Center knows the customer (a reseller or advisor relationship).
-    pub relationship: Option<String>,
-    pub gdap: Vec<Relationship>,
-    /// The partner app's service principal exists here.
-    pub app_consented: bool,
-    pub app_sp_id: String,
-    /// The app's delegated scopes per resource app id (tenant-wide).
-    pub grants: BTreeMap<String, BTreeSet<String>>,
-    /// Service-principal object ids of the resource apps present here.
-    pub resource_sps: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Relationship {
-    pub id: String,
-    pub status: String,
-    pub roles: Vec<String>,
-    pub end: String,
-    pub auto_extend: bool,
-    pub assignment_status: String,
+/// The published name of `name` (compared without regard to case) among `resource`'s scopes.
+pub fn published_scope(resource: &str, name: &str) -> Option<String> {
+    permission_scopes(resource)
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// A deterministic GUID from a namespace and a number.
@@ -160,170 +298,31 @@ pub fn guid(ns: u32, n: u64) -> String {
     )
 }
 
-fn days_from_now(days: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// A deterministic GUID derived from any text (FNV-1a), for objects made while running.
+pub fn derived_guid(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    guid(0x5a4d_4100, hash & 0xffff_ffff_ffff)
 }
 
-/// How a seeded customer is set up.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// GDAP with Cloud Application Administrator, not consented yet.
-    Ready,
-    /// Reached only through GDAP (not in Partner Center's list).
-    GdapOnly,
-    /// Already consented with the manifest's scopes.
-    Consented,
-    /// Consented with fewer scopes than the manifest (drift).
-    Drifted,
-    /// GDAP without a role that can consent.
-    NoConsentRole(&'static str),
-    /// GDAP with Global Administrator, ending soon without auto-extend.
-    Expiring,
-    /// GDAP with Application Administrator (the peers' practice).
-    AppAdmin,
-    /// The only GDAP relationship has expired.
-    Expired,
-    /// No GDAP relationship at all.
-    NoGdap,
-}
-
-const BUILT_IN: &[(&str, &str, Shape)] = &[
-    ("Contoso Ltd", "contoso.com", Shape::Ready),
-    ("Fabrikam, Inc.", "fabrikam.com", Shape::Ready),
-    ("Northwind Traders", "northwindtraders.com", Shape::GdapOnly),
-    ("Tailspin Toys", "tailspintoys.com", Shape::Consented),
-    ("Wingtip Toys", "wingtiptoys.com", Shape::Drifted),
-    (
-        "Adatum Corporation",
-        "adatum.com",
-        Shape::NoConsentRole(EXCHANGE_ADMIN),
-    ),
-    (
-        "Litware, Inc.",
-        "litwareinc.com",
-        Shape::NoConsentRole(HELPDESK_ADMIN),
-    ),
-    ("Woodgrove Bank", "woodgrovebank.com", Shape::Expiring),
-    ("Alpine Ski House", "alpineskihouse.com", Shape::AppAdmin),
-    ("Coho Winery", "cohowinery.com", Shape::Expired),
-    ("Fourth Coffee", "fourthcoffee.com", Shape::NoGdap),
-    (
-        "Wide World Importers",
-        "wideworldimporters.com",
-        Shape::Ready,
-    ),
-    ("Proseware, Inc.", "proseware.com", Shape::Ready),
-    ("Trey Research", "treyresearch.net", Shape::Consented),
-];
-
-const ADJECTIVES: &[&str] = &[
-    "Blue",
-    "Northern",
-    "Silver",
-    "Bright",
-    "Summit",
-    "Harbor",
-    "Redwood",
-    "Granite",
-    "Maple",
-    "Coastal",
-    "Pioneer",
-    "Evergreen",
-    "Golden",
-    "Riverside",
-    "Highland",
-    "Union",
-];
-const NOUNS: &[&str] = &[
-    "Logistics",
-    "Dental",
-    "Foods",
-    "Legal",
-    "Builders",
-    "Clinic",
-    "Accounting",
-    "Motors",
-    "Design",
-    "Energy",
-    "Realty",
-    "Pharmacy",
-    "Media",
-    "Freight",
-    "Bakery",
-    "Consulting",
-];
-const SUFFIXES: &[&str] = &[
-    "Ltd", "Inc.", "LLC", "GmbH", "Pty Ltd", "B.V.", "Limited", "Co.",
-];
-
-fn slug(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase()
+/// A grant id as Graph forms them: the client's, the resource's (and the user's) object ids
+/// in base64url.
+pub fn grant_id(client_sp: &str, resource_sp: &str, principal: Option<&str>) -> String {
+    let mut bytes = Vec::new();
+    for id in std::iter::once(client_sp)
+        .chain(std::iter::once(resource_sp))
+        .chain(principal)
+    {
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) => bytes.extend_from_slice(u.as_bytes()),
+            Err(_) => bytes.extend_from_slice(id.as_bytes()),
+        }
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl World {
-    /// The built-in world, or one of `size` customers.
-    pub fn seeded(size: Option<u32>) -> World {
-        let shapes: Vec<(String, String, Shape)> = match size {
-            None => BUILT_IN
-                .iter()
-                .map(|(n, d, s)| (n.to_string(), d.to_string(), *s))
-                .collect(),
-            Some(n) => (0..n as usize)
-                .map(|i| {
-                    if i < BUILT_IN.len() {
-                        let (n, d, s) = BUILT_IN[i];
-                        (n.to_string(), d.to_string(), s)
-                    } else {
-                        let a = ADJECTIVES[i % ADJECTIVES.len()];
-                        let b = NOUNS[(i / ADJECTIVES.len()) % NOUNS.len()];
-                        let round = i / (ADJECTIVES.len() * NOUNS.len());
-                        let suffix = SUFFIXES[i % SUFFIXES.len()];
-                        let base = if round == 0 {
-                            format!("{a} {b}")
-                        } else {
-                            format!("{a} {b} {round}")
-                        };
-                        let name = format!("{base} {suffix}");
-                        let domain = format!("{}.com", slug(&base));
-                        (name, domain, BUILT_IN[i % BUILT_IN.len()].2)
-                    }
-                })
-                .collect(),
-        };
-        let mut partner = Tenant::new(0, "Contoso Partner", vec![], PARTNER_DOMAIN.into());
-        partner.app_consented = true;
-        partner.grants.insert(
-            PARTNER_CENTER_APP.into(),
-            ["user_impersonation".to_string()].into(),
-        );
-        partner.grants.insert(
-            GRAPH_APP_ID.into(),
-            [
-                "DelegatedAdminRelationship.Read.All",
-                "Directory.Read.All",
-                "User.Read.All",
-            ]
-            .map(String::from)
-            .into(),
-        );
-        let customers = shapes
-            .into_iter()
-            .enumerate()
-            .map(|(i, (name, domain, shape))| Tenant::shaped(i as u64 + 1, &name, &domain, shape))
-            .collect();
-        World {
-            version: 1,
-            seed: size,
-            partner,
-            customers,
-            apps: default_apps(),
-        }
-    }
-
     /// The tenant a path segment names: an id or a verified or initial domain.
     pub fn tenant(&self, key: &str) -> Option<&Tenant> {
         let key = key.to_ascii_lowercase();
@@ -342,159 +341,268 @@ impl World {
     pub fn customer(&self, id: &str) -> Option<&Tenant> {
         self.customers.iter().find(|t| t.id == id)
     }
-}
 
-impl Tenant {
-    fn new(n: u64, name: &str, domains: Vec<String>, initial: String) -> Tenant {
-        let resource_sps = [GRAPH_APP_ID, EXCHANGE_APP, PARTNER_CENTER_APP, ARM_APP]
+    pub fn customer_mut(&mut self, id: &str) -> Option<&mut Tenant> {
+        self.customers.iter_mut().find(|t| t.id == id)
+    }
+
+    /// The customer named `name` or owning the domain `name` (for tests).
+    pub fn customer_named(&self, name: &str) -> Option<&Tenant> {
+        self.customers
             .iter()
-            .enumerate()
-            .map(|(j, app)| (app.to_string(), guid(0x5a4d_5000 + j as u32, n)))
-            .collect();
-        Tenant {
-            id: guid(0x5a4d_0001, n),
-            name: name.into(),
-            domains,
-            initial_domain: initial,
-            relationship: None,
-            gdap: Vec::new(),
-            app_consented: false,
-            app_sp_id: guid(0x5a4d_4000, n),
-            grants: BTreeMap::new(),
-            resource_sps,
-        }
+            .find(|t| t.name == name || t.domains.iter().any(|d| d == name))
     }
 
-    fn shaped(n: u64, name: &str, domain: &str, shape: Shape) -> Tenant {
-        let initial = format!(
-            "{}.onmicrosoft.com",
-            slug(domain.split('.').next().unwrap_or(domain))
-        );
-        let mut t = Tenant::new(n, name, vec![domain.to_string()], initial);
-        t.relationship = Some(if n % 7 == 5 { "advisor" } else { "reseller" }.into());
-        let rel = |status: &str, roles: &[&str], end: String, auto_extend: bool| Relationship {
-            id: format!("{}-{}", guid(0x5a4d_7000, n), guid(0x5a4d_7001, n)),
-            status: status.into(),
-            roles: roles.iter().map(|r| r.to_string()).collect(),
-            end,
-            auto_extend,
-            assignment_status: "active".into(),
-        };
-        let demo: BTreeSet<String> = DEMO_SCOPES.iter().map(|s| s.to_string()).collect();
-        match shape {
-            Shape::Ready => {
-                t.gdap
-                    .push(rel("active", &[CLOUD_APP_ADMIN], days_from_now(400), true))
-            }
-            Shape::GdapOnly => {
-                t.relationship = None;
-                t.gdap.push(rel(
-                    "active",
-                    &[CLOUD_APP_ADMIN, EXCHANGE_ADMIN],
-                    days_from_now(500),
-                    true,
-                ));
-            }
-            Shape::Consented => {
-                t.gdap
-                    .push(rel("active", &[CLOUD_APP_ADMIN], days_from_now(300), true));
-                t.app_consented = true;
-                t.grants.insert(GRAPH_APP_ID.into(), demo);
-            }
-            Shape::Drifted => {
-                t.gdap
-                    .push(rel("active", &[CLOUD_APP_ADMIN], days_from_now(250), true));
-                t.app_consented = true;
-                t.grants.insert(
-                    GRAPH_APP_ID.into(),
-                    ["Directory.Read.All".to_string()].into(),
-                );
-            }
-            Shape::NoConsentRole(role) => {
-                t.gdap
-                    .push(rel("active", &[role], days_from_now(200), true))
-            }
-            Shape::Expiring => {
-                t.gdap
-                    .push(rel("active", &[GLOBAL_ADMIN], days_from_now(20), false))
-            }
-            Shape::AppAdmin => t
-                .gdap
-                .push(rel("active", &[APP_ADMIN], days_from_now(365), true)),
-            Shape::Expired => t.gdap.push(rel(
-                "expired",
-                &[CLOUD_APP_ADMIN],
-                days_from_now(-40),
-                false,
-            )),
-            Shape::NoGdap => {}
-        }
-        t
-    }
-
-    /// An active relationship holds a role that can consent, in an active assignment.
-    pub fn can_consent(&self) -> bool {
-        self.gdap.iter().any(|r| {
-            r.status == "active"
-                && r.assignment_status == "active"
-                && r.roles.iter().any(|id| {
-                    crate::roles::by_id(id)
-                        .is_some_and(|role| role.consent != crate::roles::ConsentCapability::None)
-                })
+    /// The relationships with `tenant_id`, as far as Graph shows the customer.
+    pub fn relationships_of<'a>(
+        &'a self,
+        tenant_id: &'a str,
+    ) -> impl Iterator<Item = &'a Relationship> + 'a {
+        self.relationships.iter().filter(move |r| {
+            r.customer
+                .as_ref()
+                .and_then(|c| c.tenant_id.as_deref())
+                .is_some_and(|t| t.eq_ignore_ascii_case(tenant_id))
         })
     }
 
-    pub fn has_active_gdap(&self) -> bool {
-        self.gdap.iter().any(|r| r.status == "active")
+    /// The partner user reaches the tenant through GDAP: a relationship that grants access now
+    /// (`active`, or `expiring`: past its end while auto-extend runs).
+    pub fn has_active_gdap(&self, tenant_id: &str) -> bool {
+        self.relationships_of(tenant_id)
+            .any(Relationship::grants_access)
     }
 
+    /// The partner user holds a role that can consent in the tenant: through an active
+    /// relationship, an active assignment of such a role to a group the user is in.
+    pub fn can_consent(&self, tenant_id: &str) -> bool {
+        self.relationships_of(tenant_id)
+            .filter(|r| r.grants_access())
+            .flat_map(|r| r.assignments.iter())
+            .filter(|a| a.status == "active" && self.user_groups.contains(&a.group))
+            .flat_map(|a| a.roles.iter())
+            .any(|id| {
+                crate::roles::by_id(id)
+                    .is_some_and(|role| role.consent != crate::roles::ConsentCapability::None)
+            })
+    }
+
+    /// The groups the signed-in partner user is in.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.user_groups
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(group))
+    }
+
+    /// Time passes for GDAP, one read at a time: relationships locked for approval are
+    /// approved (or expire) when their reads run out, pending assignments turn active. A
+    /// relationship made for a new customer gets one at approval.
+    pub fn advance_gdap(&mut self) {
+        let expire = self.switches.approvals_expire;
+        let mut approved: Vec<usize> = Vec::new();
+        for (i, r) in self.relationships.iter_mut().enumerate() {
+            if r.status == "approvalPending" {
+                match r.approval_reads {
+                    Some(0) => {
+                        r.approval_reads = None;
+                        r.version += 1;
+                        if expire {
+                            r.status = "expired".into();
+                        } else {
+                            approved.push(i);
+                        }
+                    }
+                    Some(n) => r.approval_reads = Some(n - 1),
+                    None => {}
+                }
+            }
+            for a in r.assignments.iter_mut().filter(|a| a.status == "pending") {
+                match a.activation_reads {
+                    Some(0) => {
+                        a.status = "active".into();
+                        a.activation_reads = None;
+                        a.version += 1;
+                    }
+                    Some(n) => a.activation_reads = Some(n - 1),
+                    None => {}
+                }
+            }
+        }
+        for i in approved {
+            self.approve(i);
+        }
+    }
+
+    /// The customer approves relationship `i`: it is active from now for its duration, and a
+    /// relationship made for no customer gets a brand-new one.
+    fn approve(&mut self, i: usize) {
+        let known = self.relationships[i]
+            .customer
+            .as_ref()
+            .and_then(|c| c.tenant_id.clone());
+        let customer = match known {
+            Some(t) => t,
+            None => self.new_customer(),
+        };
+        let name = self.customer(&customer).map(|t| t.name.clone());
+        let r = &mut self.relationships[i];
+        let days = crate::gdap::rules::duration_days(&r.duration).unwrap_or(730);
+        r.status = "active".into();
+        r.end = Some(crate::sandbox::days_from_now(days.into()));
+        r.customer = Some(RelationshipCustomer {
+            tenant_id: Some(customer),
+            display_name: name,
+        });
+    }
+
+    /// A tenant that becomes the partner's customer by approving a relationship: not in
+    /// Partner Center's list (no reseller relationship), reached only through GDAP.
+    fn new_customer(&mut self) -> String {
+        let n = self
+            .customers
+            .iter()
+            .filter(|t| t.name.starts_with("Adventure Works"))
+            .count();
+        let (name, domain) = if n == 0 {
+            (
+                "Adventure Works Cycles".to_string(),
+                "adventure-works.com".to_string(),
+            )
+        } else {
+            (
+                format!("Adventure Works {}", n + 1),
+                format!("adventure-works{}.com", n + 1),
+            )
+        };
+        let id = self.add_customer_without_gdap(&name, &domain);
+        if let Some(t) = self.customer_mut(&id) {
+            t.relationship = None;
+        }
+        id
+    }
+
+    /// An app registered in the partner tenant, by appId.
+    pub fn app(&self, app_id: &str) -> Option<&App> {
+        self.apps
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+    }
+}
+
+impl Relationship {
+    pub fn grants_access(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "expiring")
+    }
+
+    /// The ETag Graph shows for this version of the relationship.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}-{}\"", &self.id[..8], self.version)
+    }
+}
+
+impl AccessAssignment {
+    pub fn etag(&self) -> String {
+        format!(
+            "W/\"{}-{}\"",
+            &self.id[..self.id.len().min(8)],
+            self.version
+        )
+    }
+}
+
+impl Tenant {
     /// The resource app whose service principal has this object id.
     pub fn resource_by_sp(&self, sp: &str) -> Option<&str> {
         self.resource_sps
             .iter()
-            .find(|(_, id)| id.as_str() == sp)
+            .find(|(_, id)| id.eq_ignore_ascii_case(sp))
             .map(|(app, _)| app.as_str())
+    }
+
+    /// The client app (appId) and service principal with this object id.
+    pub fn client_by_sp(&self, sp: &str) -> Option<(&str, &ServicePrincipal)> {
+        self.service_principals
+            .iter()
+            .find(|(_, p)| p.id.eq_ignore_ascii_case(sp))
+            .map(|(app, p)| (app.as_str(), p))
+    }
+
+    /// `app`'s tenant-wide delegated scopes here, by resource appId (empty when the app has
+    /// no service principal).
+    pub fn granted(&self, app: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let Some(sp) = self.service_principals.get(app) else {
+            return out;
+        };
+        for g in sp.grants.iter().filter(|g| g.principal.is_none()) {
+            if let Some(resource) = self.resource_by_sp(&g.resource_sp) {
+                out.entry(resource.to_string())
+                    .or_default()
+                    .extend(g.scopes.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// Gives `app` a service principal here (if it has none) and a tenant-wide grant of
+    /// `scopes` on `resource` (an appId with a service principal here), merged with any
+    /// grant it already has there.
+    pub fn grant(&mut self, app: &str, resource: &str, scopes: &[&str]) -> &mut ServicePrincipal {
+        let resource_sp = self
+            .resource_sps
+            .get(resource)
+            .cloned()
+            .unwrap_or_else(|| derived_guid(&format!("{}/{resource}", self.id)));
+        let sp = self.ensure_service_principal(app);
+        let client = sp.id.clone();
+        match sp
+            .grants
+            .iter_mut()
+            .find(|g| g.principal.is_none() && g.resource_sp == resource_sp)
+        {
+            Some(g) => {
+                for s in scopes {
+                    if !g.scopes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                        g.scopes.push(s.to_string());
+                    }
+                }
+            }
+            None => sp.grants.push(PermissionGrant {
+                id: grant_id(&client, &resource_sp, None),
+                resource_sp,
+                principal: None,
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            }),
+        }
+        sp
+    }
+
+    /// `app`'s service principal here, created when missing.
+    pub fn ensure_service_principal(&mut self, app: &str) -> &mut ServicePrincipal {
+        let id = derived_guid(&format!(
+            "sp/{}/{app}/{}",
+            self.id, self.deleted_service_principals
+        ));
+        self.service_principals
+            .entry(app.to_ascii_lowercase())
+            .or_insert_with(|| ServicePrincipal {
+                id,
+                grants: Vec::new(),
+                app_roles: Vec::new(),
+                stale: None,
+            })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_built_in_world_has_every_shape() {
-        let w = World::seeded(None);
-        assert_eq!(w.customers.len(), BUILT_IN.len());
-        let ids: BTreeSet<_> = w.customers.iter().map(|t| t.id.clone()).collect();
-        assert_eq!(ids.len(), w.customers.len(), "tenant ids are unique");
-        assert!(
-            w.customers
-                .iter()
-                .all(|t| crate::ids::parse_guid(&t.id).is_some())
-        );
-        assert!(
-            w.customers.iter().any(|t| t.relationship.is_none()),
-            "a GDAP-only customer"
-        );
-        assert!(
-            w.customers
-                .iter()
-                .any(|t| !t.can_consent() && t.has_active_gdap())
-        );
-        assert!(w.tenant("contoso.com").is_some());
-        assert!(w.tenant("contoso.onmicrosoft.com").is_some());
-        assert_eq!(w.tenant(PARTNER_DOMAIN).unwrap().id, w.partner.id);
-    }
-
-    #[test]
-    fn a_sized_world_is_deterministic_and_unique() {
-        let a = World::seeded(Some(600));
-        let b = World::seeded(Some(600));
-        assert_eq!(a.customers.len(), 600);
-        assert_eq!(a.customers[500].id, b.customers[500].id);
-        let domains: BTreeSet<_> = a.customers.iter().map(|t| t.domains[0].clone()).collect();
-        assert_eq!(domains.len(), 600, "domains are unique");
-        let names: BTreeSet<_> = a.customers.iter().map(|t| t.name.clone()).collect();
-        assert_eq!(names.len(), 600);
+impl ServicePrincipal {
+    /// One user's own consent (`consentType: Principal`) of `scopes` on the resource with
+    /// service principal `resource_sp`.
+    pub fn add_user_grant(&mut self, resource_sp: &str, user: &str, scopes: &[&str]) {
+        self.grants.push(PermissionGrant {
+            id: grant_id(&self.id, resource_sp, Some(user)),
+            resource_sp: resource_sp.to_string(),
+            principal: Some(user.to_string()),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        });
     }
 }

@@ -1,29 +1,22 @@
-//! `csp consent` through the real binary against a stateful fake of Entra, Partner Center and
-//! Graph: every path of the reconciler, the retries, the rate limit, dry runs and Ctrl-C.
+//! `csp consent` through the real binary against the sandbox simulator: every path of the
+//! reconciler, the retries, the rate limit, dry runs and Ctrl-C, asserted on what the
+//! simulator recorded and holds.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, ResponseTemplate};
 
-use crate::support::consent_fake::*;
+use crate::support::sim::*;
 use crate::support::*;
 
-const T1: &str = "c0000000-0000-0000-0000-000000000001";
-const T2: &str = "c0000000-0000-0000-0000-000000000002";
-const T3: &str = "c0000000-0000-0000-0000-000000000003";
 const GRANT: &str = "graph=Directory.Read.All,User.Read.All";
 const EXCHANGE_GRANT: &str = "exchange=Exchange.Manage";
+const BOTH: &[&str] = &["Directory.Read.All", "User.Read.All"];
 
-fn client(t: &str) -> String {
-    format!("Client {t}")
-}
-
-async fn consent(w: &ConsentWorld, extra: &[&str]) -> Output {
+async fn consent(w: &SimEnv, extra: &[&str]) -> Output {
     let mut args = vec!["consent", "--grant", GRANT, "-o", "json"];
     args.extend_from_slice(extra);
-    w.env.run(&args).await
+    w.run(&args).await
 }
 
 fn statuses(out: &Output) -> Vec<(String, String)> {
@@ -40,15 +33,30 @@ fn statuses(out: &Output) -> Vec<(String, String)> {
         .collect()
 }
 
+fn scopes(list: &[&str]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// One customer ready for consent, holding `held` (resource, scopes) already.
+async fn one_customer(held: &[(&str, &[&str])]) -> (SimEnv, String) {
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    for (resource, s) in held {
+        hold(&mut world, &t, resource, s);
+    }
+    let w = SimEnv::start(world).await;
+    w.map_all();
+    (w, t)
+}
+
 #[tokio::test]
 async fn a_first_consent_is_posted_per_resource_and_proven_by_readback() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.map_all();
+    let (w, t) = one_customer(&[]).await;
     let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
     out.assert_code(0);
     let r = &out.json()[0];
-    assert_eq!(r["customer"], client(T1));
-    assert_eq!(r["tenantId"], T1);
+    assert_eq!(r["customer"], "Contoso");
+    assert_eq!(r["tenantId"], t);
     assert_eq!(r["status"], "granted");
     assert_eq!(r["error"], Value::Null);
     assert_eq!(r["grants"][0]["resourceName"], "graph");
@@ -56,12 +64,25 @@ async fn a_first_consent_is_posted_per_resource_and_proven_by_readback() {
     let writes = w.writes();
     assert_eq!(writes.len(), 2, "one POST per resource: {writes:?}");
     assert_ne!(
-        writes[0].3, writes[1].3,
+        writes[0].request_id, writes[1].request_id,
         "each write has its own MS-RequestId"
     );
-    let held = w.tenant(T1);
-    assert_eq!(held.grants[GRAPH_APP].len(), 2);
-    assert!(held.grants.contains_key(EXCHANGE_APP));
+    for (call, body) in w
+        .sim
+        .calls_to("POST", CONSENTS)
+        .iter()
+        .zip(w.posted_bodies())
+    {
+        assert_eq!(
+            body["applicationId"], APP_ID,
+            "the sign-in app is consented"
+        );
+        assert_eq!(body["applicationGrants"].as_array().unwrap().len(), 1);
+        assert_eq!(call.header("validatemfa"), Some("true"));
+    }
+    let held = w.granted(&t);
+    assert_eq!(held[GRAPH_APP], scopes(BOTH));
+    assert_eq!(held[EXCHANGE_APP], scopes(&["Exchange.Manage"]));
 
     // A second run finds everything in place and posts nothing.
     let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
@@ -70,34 +91,37 @@ async fn a_first_consent_is_posted_per_resource_and_proven_by_readback() {
     assert_eq!(w.writes().len(), 2, "no customer is granted twice");
 }
 
+/// Partner Center reads `scope` as comma-separated values; the simulator splits it without
+/// trimming, so a space after a comma would lose every scope but the first.
+#[tokio::test]
+async fn scopes_are_posted_joined_by_a_bare_comma_and_all_of_them_arrive() {
+    let (w, t) = one_customer(&[]).await;
+    let out = consent(&w, &["--all"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("granted".into(), "".into())]);
+    assert_eq!(
+        w.posted_bodies()[0]["applicationGrants"][0]["scope"],
+        "Directory.Read.All,User.Read.All"
+    );
+    assert_eq!(w.granted(&t)[GRAPH_APP], scopes(BOTH));
+}
+
 #[tokio::test]
 async fn the_profile_consent_section_is_the_default_manifest() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.map_all();
+    let (w, _) = one_customer(&[]).await;
     let cfg = w.env.config_dir().join("config.toml");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str("\n[profiles.default.consent]\ndisplay_name = \"Contoso CSP Connector\"\n[[profiles.default.consent.grants]]\nresource = \"graph\"\nscopes = [\"Directory.Read.All\"]\n");
     std::fs::write(&cfg, text).unwrap();
     let out = w
-        .env
-        .run(&["consent", "--customer", &client(T1), "-o", "json"])
+        .run(&["consent", "--customer", "Contoso", "-o", "json"])
         .await;
     out.assert_code(0);
     assert_eq!(
         out.json()[0]["grants"][0]["scopes"],
         json!(["Directory.Read.All"])
     );
-    let body: Value = serde_json::from_slice(
-        &w.pc
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .find(|r| r.method.as_str() == "POST")
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let body = &w.posted_bodies()[0];
     assert_eq!(body["displayName"], "Contoso CSP Connector");
     assert_eq!(body["applicationGrants"][0]["scope"], "Directory.Read.All");
 }
@@ -106,25 +130,33 @@ async fn the_profile_consent_section_is_the_default_manifest() {
 async fn an_already_exists_answer_counts_only_after_the_readback_confirms_it() {
     // The readback lags: the pre-read sees nothing, Partner Center says 409, the readback then
     // shows the grants.
-    let mut t = held(&[(GRAPH_APP, &["Directory.Read.All", "User.Read.All"])]);
-    t.lag = 1;
-    t.shown = Some(Default::default());
-    let w = ConsentWorld::new(&[(T1, t)]).await;
-    w.state.lock().unwrap().behaviour.conflict_when_exists = true;
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, BOTH);
+    world
+        .customer_mut(&t)
+        .unwrap()
+        .service_principals
+        .get_mut(APP_ID)
+        .unwrap()
+        .stale = Some((1, Vec::new()));
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all"]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("unchanged".into(), "".into())]);
+    assert_eq!(
+        w.sim.calls_to("POST", CONSENTS)[0].status,
+        Some(409),
+        "Partner Center said it exists"
+    );
 
     // A 409 for a grant that never shows is a failure, not a success.
-    let w = ConsentWorld::new(&[(T2, TenantState::default())]).await;
-    w.map_all();
-    Mock::given(method("POST"))
-        .and(path_regex(r"applicationconsents$"))
-        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"code": "409", "description": "Permission entry already exists.", "source": "x"})))
-        .with_priority(1)
-        .mount(&w.pc)
-        .await;
+    let (w, _) = one_customer(&[]).await;
+    w.sim
+        .inject(Fault::on("POST", CONSENTS).always().reply(409).json(
+        &json!({"code": "409", "description": "Permission entry already exists.", "source": "x"}),
+    ));
     let out = consent(&w, &["--all", "--verify-timeout", "2"]).await;
     out.assert_code(5);
     // Never a success; and since Partner Center may keep one consent per app, the advice is
@@ -143,12 +175,11 @@ async fn an_already_exists_answer_counts_only_after_the_readback_confirms_it() {
 
 #[tokio::test]
 async fn fewer_scopes_need_force_which_keeps_every_earlier_grant() {
-    let start = held(&[
+    let (w, t) = one_customer(&[
         (GRAPH_APP, &["Directory.Read.All"]),
         (EXCHANGE_APP, &["Exchange.Manage"]),
-    ]);
-    let w = ConsentWorld::new(&[(T1, start)]).await;
-    w.map_all();
+    ])
+    .await;
     let out = consent(&w, &["--all"]).await;
     out.assert_code(5);
     assert_eq!(
@@ -172,7 +203,11 @@ async fn fewer_scopes_need_force_which_keeps_every_earlier_grant() {
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("regranted".into(), "".into())]);
-    let writes: Vec<(String, String)> = w.writes().into_iter().map(|(m, _, r, _)| (m, r)).collect();
+    let writes: Vec<(String, String)> = w
+        .writes()
+        .into_iter()
+        .map(|w| (w.method, w.resource))
+        .collect();
     assert_eq!(
         writes,
         vec![
@@ -182,24 +217,48 @@ async fn fewer_scopes_need_force_which_keeps_every_earlier_grant() {
         ],
         "DELETE first, then the union, one resource per POST"
     );
-    let after = w.tenant(T1);
-    assert_eq!(after.grants[GRAPH_APP].len(), 2);
+    let after = w.granted(&t);
+    assert_eq!(after[GRAPH_APP], scopes(BOTH));
     assert_eq!(
-        after.grants[EXCHANGE_APP].len(),
-        1,
+        after[EXCHANGE_APP],
+        scopes(&["Exchange.Manage"]),
         "the grant outside the manifest is back"
     );
 }
 
+/// Microsoft leaves unconfirmed whether the DELETE takes the service principal too; when it
+/// does, the re-POST makes a new one with every grant.
+#[tokio::test]
+async fn force_regrants_even_when_the_delete_takes_the_service_principal() {
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, &["Directory.Read.All"]);
+    world.switches.delete_removes_service_principal = true;
+    let old_sp = world.customer(&t).unwrap().service_principals[APP_ID]
+        .id
+        .clone();
+    let w = SimEnv::start(world).await;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("regranted".into(), "".into())]);
+    assert_eq!(w.granted(&t)[GRAPH_APP], scopes(BOTH));
+    let new_sp = &w.tenant(&t).service_principals[APP_ID].id;
+    assert_ne!(*new_sp, old_sp, "a new service principal");
+}
+
 #[tokio::test]
 async fn a_failed_post_after_the_delete_restores_what_was_there() {
-    let start = held(&[
+    let start: &[(&str, &[&str])] = &[
         (GRAPH_APP, &["Directory.Read.All"]),
         (EXCHANGE_APP, &["Exchange.Manage"]),
-    ]);
-    let w = ConsentWorld::new(&[(T1, start.clone())]).await;
-    w.state.lock().unwrap().behaviour.fail_posts_after_delete = 1;
-    w.map_all();
+    ];
+    let refused =
+        json!({"code": "1000", "description": "Something went wrong.", "source": "PartnerCenter"});
+    let (w, t) = one_customer(start).await;
+    let before = w.granted(&t);
+    w.sim
+        .inject(Fault::on("POST", CONSENTS).reply(400).json(&refused));
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(5);
     let r = &out.json()[0];
@@ -211,12 +270,16 @@ async fn a_failed_post_after_the_delete_restores_what_was_there() {
             .contains("posted back"),
         "{r}"
     );
-    assert_eq!(w.tenant(T1).grants, start.grants, "restored");
+    assert_eq!(w.granted(&t), before, "restored");
 
     // When even the restore fails, the message says exactly what the tenant lost.
-    let w = ConsentWorld::new(&[(T1, start)]).await;
-    w.state.lock().unwrap().behaviour.fail_posts_after_delete = 10;
-    w.map_all();
+    let (w, _) = one_customer(start).await;
+    w.sim.inject(
+        Fault::on("POST", CONSENTS)
+            .times(10)
+            .reply(400)
+            .json(&refused),
+    );
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(5);
     let r = &out.json()[0];
@@ -232,8 +295,17 @@ async fn a_failed_post_after_the_delete_restores_what_was_there() {
 
 #[tokio::test]
 async fn partner_center_refusals_become_actionable_codes() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.state.lock().unwrap().behaviour.post_status = Some(403);
+    // GDAP reaches the customer, but with no role that can consent: Partner Center says 403.
+    let mut world = World::empty();
+    let t = world.add_customer_without_gdap("Adatum", "adatum.example.com");
+    world.add_relationship(
+        &t,
+        "active",
+        &[world::EXCHANGE_ADMIN],
+        days_from_now(300),
+        true,
+    );
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all"]).await;
     out.assert_code(5);
@@ -252,10 +324,17 @@ async fn partner_center_refusals_become_actionable_codes() {
         "{}",
         out.stderr
     );
+    assert_eq!(w.sim.calls_to("POST", CONSENTS)[0].status, Some(403));
 
     // A resource the tenant lacks fails alone; the others go on.
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.state.lock().unwrap().behaviour.missing_resource = Some(EXCHANGE_APP.into());
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    world
+        .customer_mut(&t)
+        .unwrap()
+        .resource_sps
+        .remove(EXCHANGE_APP);
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all", "--grant", EXCHANGE_GRANT]).await;
     out.assert_code(5);
@@ -272,14 +351,8 @@ async fn partner_center_refusals_become_actionable_codes() {
 
 #[tokio::test]
 async fn missing_mfa_stops_the_whole_run_with_exit_4() {
-    let w = ConsentWorld::new(&[
-        (T1, TenantState::default()),
-        (T2, TenantState::default()),
-        (T3, TenantState::default()),
-    ])
-    .await;
-    w.state.lock().unwrap().behaviour.post_status = Some(401);
-    w.map_all();
+    let (w, _) = SimEnv::with_customers(&["Contoso", "Fabrikam", "Northwind"]).await;
+    w.sim.with_world(|w| w.switches.mfa_required = true);
     let out = consent(&w, &["--all", "--jobs", "1"]).await;
     out.assert_code(4);
     assert_eq!(
@@ -298,70 +371,79 @@ async fn missing_mfa_stops_the_whole_run_with_exit_4() {
 #[tokio::test]
 async fn throttled_and_failed_writes_are_retried_under_the_same_request_id() {
     for (first, header) in [(429u16, Some("1")), (500, None)] {
-        let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-        w.map_all();
-        let mut r =
-            ResponseTemplate::new(first).set_body_json(json!({"code": "x", "description": "busy"}));
+        let (w, t) = one_customer(&[]).await;
+        let mut fault = Fault::on("POST", CONSENTS)
+            .reply(first)
+            .json(&json!({"code": "x", "description": "busy"}));
         if let Some(h) = header {
-            r = r.insert_header("Retry-After", h);
+            fault = fault.header("Retry-After", h);
         }
-        Mock::given(method("POST"))
-            .and(path_regex(r"applicationconsents$"))
-            .respond_with(r)
-            .up_to_n_times(1)
-            .with_priority(1)
-            .expect(1)
-            .mount(&w.pc)
-            .await;
+        w.sim.inject(fault);
         let out = consent(&w, &["--all"]).await;
         out.assert_code(0);
-        let ids: Vec<String> =
-            w.pc.received_requests()
-                .await
-                .unwrap()
-                .iter()
-                .filter(|r| r.method.as_str() == "POST")
-                .map(|r| {
-                    r.headers
-                        .get("ms-requestid")
-                        .unwrap()
-                        .to_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect();
+        let ids: Vec<String> = w
+            .writes()
+            .into_iter()
+            .filter(|w| w.method == "POST")
+            .map(|w| w.request_id)
+            .collect();
         assert_eq!(ids.len(), 2, "{first}");
         assert_eq!(
             ids[0], ids[1],
             "{first}: a retry reuses the write's MS-RequestId"
         );
+        assert_eq!(w.granted(&t)[GRAPH_APP], scopes(BOTH));
+    }
+}
+
+/// A POST whose answer is lost after Partner Center made the consent (a 503, or a connection
+/// cut before any answer): csp cannot know whether it arrived, so it asks again only under the
+/// same MS-RequestId, and Partner Center answers the retry with its first answer, not a 409.
+#[tokio::test]
+async fn a_post_whose_answer_is_lost_is_retried_under_its_request_id() {
+    for (lost, first) in [
+        (
+            Fault::on("POST", CONSENTS).after_effect().reply(503),
+            Some(503),
+        ),
+        (Fault::on("POST", CONSENTS).after_effect().cut(), None),
+    ] {
+        let (w, t) = one_customer(&[]).await;
+        w.sim.inject(lost);
+        let out = consent(&w, &["--all"]).await;
+        out.assert_code(0);
+        assert_eq!(statuses(&out), vec![("granted".into(), "".into())]);
+        let posts = w.sim.calls_to("POST", CONSENTS);
+        let answers: Vec<Option<u16>> = posts.iter().map(|c| c.status).collect();
+        assert_eq!(answers, vec![first, Some(201)], "then the first answer");
+        assert_eq!(
+            posts[0].header("ms-requestid"),
+            posts[1].header("ms-requestid")
+        );
+        assert_eq!(w.granted(&t)[GRAPH_APP], scopes(BOTH));
     }
 }
 
 #[tokio::test]
 async fn a_grant_that_shows_on_the_second_readback_is_granted() {
-    let t = TenantState {
-        lag: 1,
-        shown: Some(Default::default()),
-        ..Default::default()
-    };
-    let w = ConsentWorld::new(&[(T1, t)]).await;
-    w.map_all();
+    let (w, _) = one_customer(&[]).await;
+    w.sim.with_world(|w| w.switches.propagation_reads = 1);
     let out = consent(&w, &["--all"]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("granted".into(), "".into())]);
+    let reads = w
+        .sim
+        .calls_to("GET", "/v1.0/servicePrincipals/*/oauth2PermissionGrants");
+    assert!(reads.len() >= 2, "read until it showed: {}", reads.len());
 }
 
 #[tokio::test]
 async fn a_dry_run_reads_but_never_writes() {
-    let w = ConsentWorld::new(&[
-        (T1, TenantState::default()),
-        (
-            T2,
-            held(&[(GRAPH_APP, &["Directory.Read.All", "User.Read.All"])]),
-        ),
-    ])
-    .await;
+    let mut world = World::empty();
+    world.add_customer("Contoso", "contoso.example.com");
+    let held = world.add_customer("Fabrikam", "fabrikam.example.com");
+    hold(&mut world, &held, GRAPH_APP, BOTH);
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all", "--dry-run"]).await;
     out.assert_code(0);
@@ -372,21 +454,18 @@ async fn a_dry_run_reads_but_never_writes() {
             ("unchanged".into(), "".into())
         ]
     );
-    assert!(w.writes().is_empty());
-    let writes =
-        w.pc.received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .filter(|r| r.method.as_str() != "GET")
-            .count();
-    assert_eq!(writes, 0);
+    assert_eq!(w.partner_center_writes(), 0);
+    assert!(
+        !w.sim
+            .calls_to("GET", "/**/oauth2PermissionGrants")
+            .is_empty(),
+        "it read"
+    );
 }
 
 #[tokio::test]
 async fn bad_targets_and_manifests_are_refused_before_any_call() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.map_all();
+    let (w, _) = one_customer(&[]).await;
     for args in [
         vec!["consent", "--grant", GRANT],
         vec!["consent", "--all", "--customer", "x", "--grant", GRANT],
@@ -405,12 +484,11 @@ async fn bad_targets_and_manifests_are_refused_before_any_call() {
         vec!["consent", "--all", "--grant", EXCHANGE_GRANT, "--force"],
         vec!["consent", "--all", "--grant", GRANT, "--rate", "51"],
     ] {
-        let out = w.env.run(&args).await;
+        let out = w.run(&args).await;
         out.assert_code(2);
         assert!(out.stderr.contains("error:"), "{args:?}: {}", out.stderr);
     }
     let out = w
-        .env
         .run(&[
             "consent",
             "--all",
@@ -425,15 +503,13 @@ async fn bad_targets_and_manifests_are_refused_before_any_call() {
         "{}",
         out.stderr
     );
-    assert!(w.pc.received_requests().await.unwrap().is_empty());
+    assert!(w.sim.calls().is_empty(), "{:?}", w.sim.calls());
 }
 
 #[tokio::test]
 async fn without_a_readback_scope_results_are_granted_unverified() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.map_all();
+    let (w, t) = one_customer(&[]).await;
     let out = w
-        .env
         .run(&["consent", "--all", "--grant", EXCHANGE_GRANT, "-o", "json"])
         .await;
     out.assert_code(0);
@@ -446,29 +522,18 @@ async fn without_a_readback_scope_results_are_granted_unverified() {
         "{}",
         out.stderr
     );
+    assert_eq!(w.granted(&t)[EXCHANGE_APP], scopes(&["Exchange.Manage"]));
 }
 
 #[tokio::test]
 async fn the_rate_limit_holds_in_every_second() {
-    let tenants: Vec<(String, TenantState)> = (0..120)
-        .map(|i| {
-            (
-                format!("d0000000-0000-0000-0000-{i:012}"),
-                TenantState::default(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, TenantState)> = tenants
-        .iter()
-        .map(|(t, s)| (t.as_str(), s.clone()))
-        .collect();
-    let w = ConsentWorld::new(&refs).await;
-    w.map_all();
+    let names: Vec<String> = (0..120).map(|i| format!("Customer {i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (w, _) = SimEnv::with_customers(&refs).await;
     let out = consent(&w, &["--all", "--jobs", "64", "--no-verify"]).await;
     out.assert_code(0);
-    let times: Vec<std::time::Instant> =
-        w.state.lock().unwrap().writes.iter().map(|w| w.4).collect();
-    assert_eq!(times.len(), 120);
+    let times: Vec<std::time::Instant> = w.writes().iter().map(|w| w.at).collect();
+    assert_eq!(times.len(), 120, "no write was throttled and sent again");
     for (i, t) in times.iter().enumerate() {
         let in_window = times[i..]
             .iter()
@@ -483,16 +548,13 @@ async fn the_rate_limit_holds_in_every_second() {
 
 #[tokio::test]
 async fn the_table_names_each_customer_and_the_counts() {
-    let w = ConsentWorld::new(&[
-        (T1, TenantState::default()),
-        (
-            T2,
-            held(&[(GRAPH_APP, &["Directory.Read.All", "User.Read.All"])]),
-        ),
-    ])
-    .await;
+    let mut world = World::empty();
+    world.add_customer("Contoso", "contoso.example.com");
+    let held = world.add_customer("Fabrikam", "fabrikam.example.com");
+    hold(&mut world, &held, GRAPH_APP, BOTH);
+    let w = SimEnv::start(world).await;
     w.map_all();
-    let out = w.env.run(&["consent", "--all", "--grant", GRANT]).await;
+    let out = w.run(&["consent", "--all", "--grant", GRANT]).await;
     out.assert_code(0);
     assert!(out.stdout.contains("RESULT"), "{}", out.stdout);
     assert!(
@@ -507,46 +569,17 @@ async fn the_table_names_each_customer_and_the_counts() {
     );
 }
 
+/// Runs `csp` with `args`, sends it Ctrl-C after `after`, and returns its output.
 #[cfg(unix)]
-#[tokio::test]
-async fn ctrl_c_reports_what_finished_and_exits_130() {
-    let tenants: Vec<(String, TenantState)> = (0..12)
-        .map(|i| {
-            // The readback never catches up: every customer waits in verification.
-            let t = TenantState {
-                lag: 1_000,
-                shown: Some(Default::default()),
-                ..Default::default()
-            };
-            (format!("e0000000-0000-0000-0000-{i:012}"), t)
-        })
-        .collect();
-    let refs: Vec<(&str, TenantState)> = tenants
-        .iter()
-        .map(|(t, s)| (t.as_str(), s.clone()))
-        .collect();
-    let w = ConsentWorld::new(&refs).await;
-    w.map_all();
+async fn interrupted(w: &SimEnv, args: &[&str], after: Duration) -> std::process::Output {
     let mut cmd = w.env.std_cmd();
-    cmd.args([
-        "consent",
-        "--all",
-        "--grant",
-        GRANT,
-        "--jobs",
-        "2",
-        "--verify-timeout",
-        "600",
-        "-o",
-        "json",
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
-    let started = std::time::Instant::now();
-    let output = tokio::task::spawn_blocking(move || {
-        std::thread::sleep(Duration::from_millis(2000));
+    tokio::task::spawn_blocking(move || {
+        std::thread::sleep(after);
         std::process::Command::new("kill")
             .args(["-INT", &pid.to_string()])
             .status()
@@ -554,7 +587,36 @@ async fn ctrl_c_reports_what_finished_and_exits_130() {
         child.wait_with_output().unwrap()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_reports_what_finished_and_exits_130() {
+    let names: Vec<String> = (0..12).map(|i| format!("Customer {i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (w, _) = SimEnv::with_customers(&refs).await;
+    // The readback never catches up: every customer waits in verification.
+    w.sim
+        .with_world(|w| w.switches.propagation_reads = 1_000_000);
+    let started = std::time::Instant::now();
+    let output = interrupted(
+        &w,
+        &[
+            "consent",
+            "--all",
+            "--grant",
+            GRANT,
+            "--jobs",
+            "2",
+            "--verify-timeout",
+            "600",
+            "-o",
+            "json",
+        ],
+        Duration::from_millis(2000),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(130), "{output:?}");
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -569,30 +631,24 @@ async fn ctrl_c_reports_what_finished_and_exits_130() {
 
 /// A customer whose request hangs when Ctrl-C arrives is given a few seconds, then reported
 /// as failed `interrupted` rather than left out of the report.
+#[cfg(unix)]
 #[tokio::test]
 async fn ctrl_c_reports_customers_abandoned_in_flight_as_interrupted() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default()), (T2, TenantState::default())]).await;
-    w.state.lock().unwrap().behaviour.post_hangs_for = Some(Duration::from_secs(60));
-    w.map_all();
-    let mut cmd = w.env.std_cmd();
-    cmd.args([
-        "consent", "--all", "--grant", GRANT, "--jobs", "2", "-o", "json",
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id();
+    let (w, _) = SimEnv::with_customers(&["Contoso", "Fabrikam"]).await;
+    w.sim.inject(
+        Fault::on("POST", CONSENTS)
+            .always()
+            .hang(Duration::from_secs(60)),
+    );
     let started = std::time::Instant::now();
-    let output = tokio::task::spawn_blocking(move || {
-        std::thread::sleep(Duration::from_millis(1500));
-        std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let output = interrupted(
+        &w,
+        &[
+            "consent", "--all", "--grant", GRANT, "--jobs", "2", "-o", "json",
+        ],
+        Duration::from_millis(1500),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(130), "{output:?}");
     assert!(
         started.elapsed() < Duration::from_secs(20),
@@ -606,31 +662,47 @@ async fn ctrl_c_reports_customers_abandoned_in_flight_as_interrupted() {
         assert_eq!(row["error"]["code"], "interrupted", "{row}");
     }
     assert_eq!(w.writes().len(), 2, "each customer's POST was sent");
+    assert!(
+        w.sim
+            .calls_to("POST", CONSENTS)
+            .iter()
+            .all(|c| c.status.is_none()),
+        "neither POST was answered"
+    );
 }
 
 #[tokio::test]
 async fn one_users_consent_is_not_the_tenants() {
-    let t = TenantState {
-        principal_only: true,
-        ..held(&[(GRAPH_APP, &["Directory.Read.All", "User.Read.All"])])
-    };
-    let w = ConsentWorld::new(&[(T1, t)]).await;
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    let tenant = world.customer_mut(&t).unwrap();
+    let graph_sp = tenant.resource_sps[GRAPH_APP].clone();
+    tenant
+        .ensure_service_principal(APP_ID)
+        .add_user_grant(&graph_sp, world::USER_ID, BOTH);
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all"]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("granted".into(), "".into())]);
     assert_eq!(w.writes().len(), 1, "the tenant-wide consent was posted");
+    assert_eq!(w.granted(&t)[GRAPH_APP], scopes(BOTH));
 }
 
 #[tokio::test]
 async fn a_lost_delete_answer_still_ends_with_every_grant_back() {
-    let start = held(&[
+    let (w, t) = one_customer(&[
         (GRAPH_APP, &["Directory.Read.All"]),
         (EXCHANGE_APP, &["Exchange.Manage"]),
-    ]);
-    let w = ConsentWorld::new(&[(T1, start)]).await;
-    w.state.lock().unwrap().behaviour.delete_answer_lost = true;
-    w.map_all();
+    ])
+    .await;
+    // Every DELETE is done, and every answer to it lost.
+    w.sim.inject(
+        Fault::on("DELETE", CONSENT)
+            .always()
+            .after_effect()
+            .reply(500),
+    );
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(0);
     assert_eq!(statuses(&out), vec![("regranted".into(), "".into())]);
@@ -639,16 +711,15 @@ async fn a_lost_delete_answer_still_ends_with_every_grant_back() {
             .to_string()
             .contains("answer was lost")
     );
-    let after = w.tenant(T1);
-    assert_eq!(after.grants[GRAPH_APP].len(), 2);
-    assert_eq!(after.grants[EXCHANGE_APP].len(), 1);
+    let after = w.granted(&t);
+    assert_eq!(after[GRAPH_APP], scopes(BOTH));
+    assert_eq!(after[EXCHANGE_APP], scopes(&["Exchange.Manage"]));
 }
 
 #[tokio::test]
 async fn an_expired_sign_in_stops_the_run_with_exit_4() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default()), (T2, TenantState::default())]).await;
-    w.state.lock().unwrap().behaviour.sign_in_expired = true;
-    w.map_all();
+    let (w, _) = SimEnv::with_customers(&["Contoso", "Fabrikam"]).await;
+    w.sim.with_world(|w| w.switches.sign_in_expired = true);
     let out = consent(&w, &["--all", "--jobs", "1"]).await;
     out.assert_code(4);
     assert_eq!(
@@ -665,14 +736,13 @@ async fn an_expired_sign_in_stops_the_run_with_exit_4() {
 
 #[tokio::test]
 async fn no_commerce_relationship_is_not_a_customer() {
-    let w = ConsentWorld::new(&[(T1, TenantState::default())]).await;
-    w.map_all();
-    Mock::given(method("POST"))
-        .and(path_regex(r"applicationconsents$"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"code": "20002", "description": "The partner id has no commerce relationship with the customer id.", "source": "x"})))
-        .with_priority(1)
-        .mount(&w.pc)
-        .await;
+    let (w, _) = one_customer(&[]).await;
+    w.sim.inject(
+        Fault::on("POST", CONSENTS)
+            .always()
+            .reply(403)
+            .json(&json!({"code": "20002", "description": "The partner id has no commerce relationship with the customer id.", "source": "x"})),
+    );
     let out = consent(&w, &["--all"]).await;
     out.assert_code(5);
     assert_eq!(
@@ -685,11 +755,23 @@ async fn no_commerce_relationship_is_not_a_customer() {
 /// application permissions and per-user consents would go with it and csp cannot restore them.
 #[tokio::test]
 async fn force_refuses_to_delete_when_application_permissions_would_be_lost() {
-    let start = TenantState {
-        app_roles: true,
-        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
-    };
-    let w = ConsentWorld::new(&[(T1, start)]).await;
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, &["Directory.Read.All"]);
+    let tenant = world.customer_mut(&t).unwrap();
+    let graph_sp = tenant.resource_sps[GRAPH_APP].clone();
+    tenant
+        .service_principals
+        .get_mut(APP_ID)
+        .unwrap()
+        .app_roles
+        .push(AppRoleAssignment {
+            id: "role-1".into(),
+            resource_sp: graph_sp,
+            resource_display_name: "Microsoft Graph".into(),
+            app_role_id: "df021288-bdef-4463-88db-98f22de89214".into(),
+        });
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(5);
@@ -705,19 +787,25 @@ async fn force_refuses_to_delete_when_application_permissions_would_be_lost() {
     assert!(message.contains("Nothing was deleted"), "{message}");
     assert!(w.writes().is_empty(), "no DELETE and no POST");
     assert_eq!(
-        w.tenant(T1).grants[GRAPH_APP].len(),
-        1,
+        w.granted(&t)[GRAPH_APP],
+        scopes(&["Directory.Read.All"]),
         "the grant is untouched"
     );
 }
 
 #[tokio::test]
 async fn force_refuses_to_delete_one_users_consent() {
-    let start = TenantState {
-        per_user: Some((GRAPH_APP, "Mail.Read")),
-        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
-    };
-    let w = ConsentWorld::new(&[(T1, start)]).await;
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, &["Directory.Read.All"]);
+    let tenant = world.customer_mut(&t).unwrap();
+    let graph_sp = tenant.resource_sps[GRAPH_APP].clone();
+    tenant
+        .service_principals
+        .get_mut(APP_ID)
+        .unwrap()
+        .add_user_grant(&graph_sp, world::USER_ID, &["Mail.Read"]);
+    let w = SimEnv::start(world).await;
     w.map_all();
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(5);
@@ -735,12 +823,13 @@ async fn force_refuses_to_delete_one_users_consent() {
 
 #[tokio::test]
 async fn force_deletes_nothing_when_it_cannot_check_application_permissions() {
-    let start = TenantState {
-        app_roles_forbidden: true,
-        ..held(&[(GRAPH_APP, &["Directory.Read.All"])])
-    };
-    let w = ConsentWorld::new(&[(T1, start)]).await;
-    w.map_all();
+    let (w, _) = one_customer(&[(GRAPH_APP, &["Directory.Read.All"])]).await;
+    w.sim.inject(
+        Fault::on("GET", "/v1.0/servicePrincipals/*/appRoleAssignments")
+            .always()
+            .reply(403)
+            .json(&json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}})),
+    );
     let out = consent(&w, &["--all", "--force"]).await;
     out.assert_code(5);
     let report = out.json();
@@ -751,5 +840,34 @@ async fn force_deletes_nothing_when_it_cannot_check_application_permissions() {
             .contains("nothing was deleted"),
         "{report}"
     );
+    assert!(w.writes().is_empty(), "no DELETE and no POST");
+}
+
+/// A grant whose resource Graph cannot identify (its service principal is gone) is something
+/// `--force` could not post back.
+#[tokio::test]
+async fn force_deletes_nothing_while_a_grant_is_unidentified() {
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, &["Directory.Read.All"]);
+    world
+        .customer_mut(&t)
+        .unwrap()
+        .service_principals
+        .get_mut(APP_ID)
+        .unwrap()
+        .grants
+        .push(world::PermissionGrant {
+            id: "orphan".into(),
+            resource_sp: "77777777-0000-0000-0000-000000000000".into(),
+            principal: None,
+            scopes: vec!["Mystery.Read".into()],
+        });
+    let w = SimEnv::start(world).await;
+    w.map_all();
+    let out = consent(&w, &["--all", "--force"]).await;
+    out.assert_code(5);
+    let message = out.json()[0]["error"]["message"].to_string();
+    assert!(message.contains("cannot identify"), "{message}");
     assert!(w.writes().is_empty(), "no DELETE and no POST");
 }

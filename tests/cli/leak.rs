@@ -1,6 +1,9 @@
 //! The leak test: every command path, at the highest verbosity, with known secrets planted in
-//! the mocked responses; none may appear on stdout or stderr, except the one token a command
-//! exists to print (`csp token`). Every new command adds its paths here.
+//! the mocked responses, or every secret the simulator issued; none may appear on stdout or
+//! stderr, except what a command exists to print (`csp token`, `csp token --refresh-token`,
+//! `csp setup --with-secret`'s one secret). Each scan first asserts the command ended as
+//! intended: a leak test of a command that failed early proves nothing. Every new command adds
+//! its paths here.
 
 use wiremock::ResponseTemplate;
 
@@ -119,6 +122,7 @@ async fn no_secret_reaches_the_terminal_on_any_sign_in_path() {
         ..traced
     };
     let out = env.run(&["-vvv", "status", "--offline"]).await;
+    out.assert_code(0);
     secrets.assert_clean("status --offline", &out, None);
 
     let out = env.run(&["-vvv", "token"]).await;
@@ -149,9 +153,11 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         .await;
     let out = env.run(&["-vvv", "status"]).await;
     out.assert_code(4);
+    assert!(out.stderr.contains("AADSTS700082"), "{}", out.stderr);
     secrets.assert_clean("status (expired)", &out, None);
     let out = env.run(&["-vvv", "token"]).await;
     out.assert_code(4);
+    assert!(out.stderr.contains("AADSTS700082"), "{}", out.stderr);
     secrets.assert_clean("token (expired)", &out, None);
 
     // A token endpoint that echoes the refresh token in a body csp cannot parse.
@@ -166,6 +172,12 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         .await;
     let out = env.run(&["-vvv", "status"]).await;
     out.assert_code(1);
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    assert_eq!(
+        env.login.received_requests().await.unwrap().len(),
+        1,
+        "it failed on the answer it reads"
+    );
     secrets.assert_clean("status (malformed body)", &out, None);
 
     // A declined device-code sign-in.
@@ -189,6 +201,7 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         ])
         .await;
     out.assert_code(1);
+    assert!(out.stderr.contains("declined"), "{}", out.stderr);
     secrets.assert_clean("authorize (declined)", &out, None);
 
     // The CI environment sign-in.
@@ -202,12 +215,14 @@ async fn no_secret_reaches_the_terminal_on_failure_paths() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&env.login)
         .await;
-    for args in [
-        vec!["-vvv", "status"],
-        vec!["-vvv", "logout"],
-        vec!["-vvv", "authorize"],
+    for (args, code, said) in [
+        (vec!["-vvv", "status"], 1, "503"),
+        (vec!["-vvv", "logout"], 0, "CSP_REFRESH_TOKEN"),
+        (vec!["-vvv", "authorize"], 2, "CSP_REFRESH_TOKEN"),
     ] {
         let out = env.run(&args).await;
+        out.assert_code(code);
+        assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
         secrets.assert_clean(&format!("{args:?} (environment)"), &out, None);
     }
 }
@@ -345,6 +360,7 @@ async fn no_secret_reaches_the_terminal_when_reading_customers_and_domains() {
         ])
         .await;
     out.assert_code(1);
+    assert!(out.stderr.contains("20002"), "{}", out.stderr);
     secrets.assert_clean("domains (forbidden)", &out, None);
 }
 
@@ -462,22 +478,40 @@ async fn no_secret_reaches_the_terminal_when_mapping() {
     }
 }
 
+/// Asserts that no secret the simulator issued reached stderr, nor stdout beyond `allowed`.
+#[track_caller]
+fn assert_sim_clean(secrets: &[String], what: &str, out: &Output, allowed: &[String]) {
+    for secret in secrets {
+        assert!(
+            !out.stderr.contains(secret.as_str()),
+            "{what}: a secret reached stderr: {out:#?}"
+        );
+        if !allowed.contains(secret) {
+            assert!(
+                !out.stdout.contains(secret.as_str()),
+                "{what}: a secret reached stdout: {out:#?}"
+            );
+        }
+        if let Some(payload) = secret.split('.').nth(1) {
+            assert!(
+                !out.stderr.contains(payload),
+                "{what}: a token payload reached stderr"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn no_secret_reaches_the_terminal_when_consenting() {
-    use crate::support::consent_fake::*;
-    const T1: &str = "c0000000-0000-0000-0000-00000000000a";
-    const T2: &str = "c0000000-0000-0000-0000-00000000000b";
-    let mut secrets = Secrets::new();
-    let _ = secrets.access("pc");
-    secrets.all.push(format!("AT-{T1}"));
-    secrets.all.push(format!("AT-{T2}"));
-    let w = ConsentWorld::new(&[
-        (T1, TenantState::default()),
-        (T2, held(&[(GRAPH_APP, &["Directory.Read.All"])])),
-    ])
-    .await;
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    world.add_customer("Contoso", "contoso.example.com");
+    let held = world.add_customer("Fabrikam", "fabrikam.example.com");
+    hold(&mut world, &held, GRAPH_APP, &["Directory.Read.All"]);
+    let w = SimEnv::start(world).await;
     w.map_all();
     let grant = "graph=Directory.Read.All,User.Read.All";
+    let mut outputs = Vec::new();
     for (args, code) in [
         (
             vec!["-vvv", "consent", "--all", "--grant", grant, "--dry-run"],
@@ -495,67 +529,242 @@ async fn no_secret_reaches_the_terminal_when_consenting() {
             0,
         ),
     ] {
-        let out = w.env.run(&args).await;
+        let out = w.run(&args).await;
         out.assert_code(code);
-        secrets.assert_clean(&format!("{args:?}"), &out, None);
+        outputs.push((format!("{args:?}"), out));
     }
-    w.state.lock().unwrap().behaviour.post_status = Some(401);
+    w.sim.with_world(|w| w.switches.mfa_required = true);
     let out = w
-        .env
         .run(&[
             "-vvv",
             "consent",
             "--all",
             "--grant",
             "graph=Directory.Read.All,User.Read.All,Mail.Read",
+            "--force",
         ])
         .await;
-    secrets.assert_clean("consent (mfa)", &out, None);
+    out.assert_code(4);
+    assert!(out.stderr.contains("900421"), "{}", out.stderr);
+    outputs.push(("consent (mfa)".into(), out));
+    let secrets = w.sim.secrets();
+    assert!(secrets.len() > 4, "tokens were issued: {}", secrets.len());
+    for (what, out) in &outputs {
+        assert_sim_clean(&secrets, what, out, &[]);
+    }
 }
 
 #[tokio::test]
 async fn no_secret_reaches_the_terminal_in_audit_and_doctor() {
-    use crate::support::consent_fake::*;
-    use serde_json::json;
-    use wiremock::Mock;
-    use wiremock::matchers::{method, path};
-    const T1: &str = "c0000000-0000-0000-0000-00000000000c";
-    let mut secrets = Secrets::new();
-    let _ = secrets.access("pc");
-    secrets.all.push(format!("AT-{T1}"));
-    let w = ConsentWorld::new(&[(T1, held(&[(GRAPH_APP, &["Directory.Read.All"])]))]).await;
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    hold(&mut world, &t, GRAPH_APP, &["Directory.Read.All"]);
+    let w = SimEnv::start(world).await;
     w.map_all();
-    Mock::given(method("GET"))
-        .and(path(
-            "/v1.0/tenantRelationships/delegatedAdminRelationships",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
-        .mount(&w.graph)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/customers"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(pc_page(vec![], None)))
-        .mount(&w.pc)
-        .await;
-    for args in [
-        vec![
-            "-vvv",
-            "audit",
-            "--grant",
-            "graph=Directory.Read.All,User.Read.All",
-        ],
-        vec![
-            "-vvv",
-            "-o",
-            "json",
-            "audit",
-            "--grant",
-            "graph=Directory.Read.All",
-        ],
-        vec!["-vvv", "doctor"],
-        vec!["-vvv", "-o", "json", "doctor"],
+    let mut outputs = Vec::new();
+    for (args, code) in [
+        (
+            vec![
+                "-vvv",
+                "audit",
+                "--grant",
+                "graph=Directory.Read.All,User.Read.All",
+            ],
+            5,
+        ),
+        (
+            vec![
+                "-vvv",
+                "-o",
+                "json",
+                "audit",
+                "--grant",
+                "graph=Directory.Read.All",
+            ],
+            0,
+        ),
+        (vec!["-vvv", "doctor"], 0),
+        (vec!["-vvv", "-o", "json", "doctor"], 0),
     ] {
-        let out = w.env.run(&args).await;
-        secrets.assert_clean(&format!("{args:?}"), &out, None);
+        let out = w.run(&args).await;
+        out.assert_code(code);
+        assert!(!out.stdout.is_empty(), "{args:?} reported");
+        outputs.push((format!("{args:?}"), out));
+    }
+    let secrets = w.sim.secrets();
+    for (what, out) in &outputs {
+        assert_sim_clean(&secrets, what, out, &[]);
+    }
+}
+
+/// The whole flow against the simulator at -vvv, from the first sign-in to the last logout:
+/// none of the secrets it handed out (refresh, access and id tokens, device and authorization
+/// codes, client secrets) reaches the terminal, except what `csp token` and `csp setup
+/// --with-secret` exist to print.
+#[tokio::test]
+async fn no_secret_the_simulator_issued_reaches_the_terminal_in_the_whole_flow() {
+    use crate::support::sim::*;
+    let sim = Simulator::start(World::seeded(None)).await.unwrap();
+    let mut env = TestEnv::new().await;
+    env.authority_url = Some(sim.url());
+    env.partner_center_url = sim.url();
+    env.graph_url = sim.url();
+    let dir = env.config_dir().to_path_buf();
+    let csv = dir.join("import.csv");
+    std::fs::write(
+        &csv,
+        "customer,domain\nFabrikam,fabrikam.com\nTailspin,tailspintoys.com\nWingtip,wingtiptoys.com\nAdatum,adatum.com\n",
+    )
+    .unwrap();
+    let clients = dir.join("clients.txt");
+    std::fs::write(&clients, "Alpine Ski House Ltd\nTrey Research\n").unwrap();
+    #[cfg(unix)]
+    let env = {
+        use std::os::unix::fs::PermissionsExt;
+        let browser = dir.join("fake-browser.sh");
+        std::fs::write(
+            &browser,
+            "#!/bin/sh\nexec curl -sS -L --max-redirs 2 -o /dev/null \"$1\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        env.env("BROWSER", browser.to_str().unwrap())
+    };
+    let grant = "graph=Directory.Read.All,User.Read.All";
+    let (csv, clients) = (csv.to_str().unwrap(), clients.to_str().unwrap());
+    // (args, exit code, what stdout may carry: nothing, or one secret the command prints).
+    #[derive(PartialEq)]
+    enum Prints {
+        Nothing,
+        OneSecret,
+    }
+    let mut steps: Vec<(Vec<&str>, i32, Prints)> = vec![(
+        vec![
+            "authorize",
+            "--client-id",
+            APP_ID,
+            "--tenant",
+            world::PARTNER_DOMAIN,
+            "--insecure-storage",
+        ],
+        0,
+        Prints::Nothing,
+    )];
+    #[cfg(unix)]
+    steps.push((
+        vec![
+            "authorize",
+            "--browser",
+            "--client-id",
+            APP_ID,
+            "--insecure-storage",
+        ],
+        0,
+        Prints::Nothing,
+    ));
+    steps.extend([
+        (vec!["status"], 0, Prints::Nothing),
+        (vec!["-o", "json", "status"], 0, Prints::Nothing),
+        (vec!["token"], 0, Prints::OneSecret),
+        (vec!["token", "--resource", "graph"], 0, Prints::OneSecret),
+        (vec!["token", "--refresh-token"], 0, Prints::OneSecret),
+        (vec!["customers"], 0, Prints::Nothing),
+        (
+            vec!["-o", "json", "customers", "--gdap"],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec!["domains", "--customer", "contoso.com"],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec!["domains", "--customer", "tailspintoys.com"],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec!["map", "--customer", "Contoso", "--domain", "contoso.com"],
+            0,
+            Prints::Nothing,
+        ),
+        (vec!["-o", "json", "map", "import", csv], 0, Prints::Nothing),
+        (vec!["map", "list"], 0, Prints::Nothing),
+        (
+            vec!["map", "suggest", "--clients", clients],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec!["consent", "--all", "--grant", grant],
+            5,
+            Prints::Nothing,
+        ),
+        (
+            vec![
+                "consent",
+                "--customer",
+                "Wingtip",
+                "--grant",
+                grant,
+                "--force",
+            ],
+            0,
+            Prints::Nothing,
+        ),
+        (vec!["audit", "--grant", grant], 5, Prints::Nothing),
+        (vec!["doctor"], 0, Prints::Nothing),
+        (
+            vec!["setup", "--with-secret", "--update", "--insecure-storage"],
+            0,
+            Prints::OneSecret,
+        ),
+        // The app is a confidential client now: the sign-in sends the stored secret.
+        (vec!["authorize", "--insecure-storage"], 0, Prints::Nothing),
+        (vec!["-o", "json", "status"], 0, Prints::Nothing),
+        (vec!["logout"], 0, Prints::Nothing),
+    ]);
+    let mut outputs = Vec::new();
+    for (args, code, prints) in steps {
+        let mut full = vec!["-vvv"];
+        full.extend(args.iter().copied());
+        let out = env.run(&full).await;
+        assert_eq!(out.code, Some(code), "{args:?}: {out:#?}");
+        assert!(!out.stdout.trim().is_empty(), "{args:?} printed its result");
+        outputs.push((args.join(" "), out, prints));
+    }
+    let secrets = sim.secrets();
+    for (what, out, prints) in &outputs {
+        let allowed: Vec<String> = match prints {
+            Prints::Nothing => Vec::new(),
+            Prints::OneSecret => {
+                let shown: Vec<String> = secrets
+                    .iter()
+                    .filter(|s| out.stdout.contains(s.as_str()))
+                    .cloned()
+                    .collect();
+                assert_eq!(shown.len(), 1, "{what} prints exactly one secret: {out:#?}");
+                shown
+            }
+        };
+        assert_sim_clean(&secrets, what, out, &allowed);
+    }
+    for kind in ["simrt-", "simdc-", "simac-", "simsecret~", "eyJ"] {
+        assert!(
+            secrets.iter().any(|s| s.starts_with(kind)),
+            "the flow was handed a {kind}… secret"
+        );
+    }
+
+    // The demo runs its own simulator in the csp process: scan for what marks its secrets.
+    let out = TestEnv::new().await.run(&["-vvv", "demo"]).await;
+    out.assert_code(0);
+    for marker in csp::sandbox::secret_markers() {
+        assert!(
+            !out.stdout.contains(&marker) && !out.stderr.contains(&marker),
+            "demo: a sandbox secret ({marker}…) reached the terminal"
+        );
     }
 }

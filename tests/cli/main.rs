@@ -18,5 +18,9 @@ mod mapping;
 mod real_keyring;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+#[cfg(feature = "sandbox")]
+mod sandbox_output;
 mod setup;
+#[cfg(feature = "sandbox")]
+mod tenant_shapes;
 mod token_provider;

@@ -583,3 +583,38 @@ async fn a_client_secret_reaches_stdout_once_and_nothing_else() {
             .contains(CLIENT_SECRET)
     );
 }
+
+#[tokio::test]
+async fn a_new_secret_keeps_the_stored_sign_in() {
+    let (env, graph) = world().await;
+    existing_app(&graph, false, true).await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1\.0/applications/[^/]+/addPassword$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "keyId": "k", "displayName": "csp", "endDateTime": "2027-05-26T00:00:00Z", "secretText": CLIENT_SECRET
+        })))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    env.seed_file_sign_in(None);
+    env.run(&[
+        "setup",
+        "--with-secret",
+        "--tenant",
+        "organizations",
+        "-o",
+        "json",
+    ])
+    .await
+    .assert_code(0);
+    assert_eq!(
+        env.stored_refresh_token().as_deref(),
+        Some(REFRESH_TOKEN),
+        "the sign-in is still there"
+    );
+    let creds = std::fs::read_to_string(env.credentials_path()).unwrap();
+    assert!(
+        creds.contains(CLIENT_SECRET),
+        "and the new secret beside it"
+    );
+}

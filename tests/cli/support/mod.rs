@@ -1,9 +1,10 @@
-//! Test support: a temp config dir, a fake Microsoft sign-in service on loopback (wiremock), JWTs
+//! Test support: a temp config dir, a fake Microsoft sign-in service on loopback (wiremock) for
+//! tests of exact request shapes, the sandbox simulator for tests of behaviour (`sim.rs`), JWTs
 //! with known claims, and a builder for running the real `csp` binary against them.
 
 #![allow(dead_code)]
 
-pub mod consent_fake;
+pub mod sim;
 
 use std::path::{Path, PathBuf};
 
@@ -160,6 +161,8 @@ pub fn closed_port_url() -> String {
 pub struct TestEnv {
     pub dir: TempDir,
     pub login: MockServer,
+    /// Where Entra points instead of `login` (the simulator).
+    pub authority_url: Option<String>,
     /// Where Partner Center and Graph point: closed unless a test mounts a server.
     pub partner_center_url: String,
     pub graph_url: String,
@@ -197,6 +200,7 @@ impl TestEnv {
         TestEnv {
             dir: tempfile::tempdir().unwrap(),
             login: MockServer::start().await,
+            authority_url: None,
             partner_center_url: closed_port_url(),
             graph_url: closed_port_url(),
             extra_env: Vec::new(),
@@ -234,7 +238,12 @@ impl TestEnv {
         }
         cmd.env("HOME", self.dir.path())
             .env("CSP_CONFIG_DIR", self.dir.path())
-            .env("CSP_AUTHORITY_HOST", self.login.uri())
+            .env(
+                "CSP_AUTHORITY_HOST",
+                self.authority_url
+                    .clone()
+                    .unwrap_or_else(|| self.login.uri()),
+            )
             .env("CSP_PARTNER_CENTER_URL", &self.partner_center_url)
             .env("CSP_GRAPH_URL", &self.graph_url)
             .env("NO_PROXY", "*");
