@@ -197,8 +197,8 @@ fn urls(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Every run of exactly 64 hex digits in `text`, with its position.
-fn sha256s(text: &str) -> Vec<(usize, &str)> {
+/// Every run of exactly 64 hex digits in `text`, in order.
+fn sha256s(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut start = None;
@@ -208,7 +208,7 @@ fn sha256s(text: &str) -> Vec<(usize, &str)> {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 if i - s == 64 {
-                    found.push((s, &text[s..i]));
+                    found.push(&text[s..i]);
                 }
                 start = None;
             }
@@ -235,7 +235,7 @@ fn rendered_manifests_link_every_release_archive_with_its_own_sha256() {
     let result = render(VERSION, &sums, &out);
     assert!(result.status.success(), "{result:?}");
 
-    // One rendered file per template, named as the template without .in.
+    // One rendered file per template (packaging/*/*.in), named as the template without .in.
     let templates: BTreeSet<String> = std::fs::read_dir(repo().join("packaging"))
         .unwrap()
         .flat_map(|d| std::fs::read_dir(d.unwrap().path()).into_iter().flatten())
@@ -276,7 +276,7 @@ fn rendered_manifests_link_every_release_archive_with_its_own_sha256() {
     let mut linked: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, text) in &rendered {
         assert!(!text.contains("{{"), "{name}:\n{text}");
-        for (_, sum) in sha256s(text) {
+        for sum in sha256s(text) {
             assert!(
                 known_sums.contains(sum),
                 "{name}: {sum} is no release file's"
@@ -291,7 +291,7 @@ fn rendered_manifests_link_every_release_archive_with_its_own_sha256() {
                 .unwrap_or_else(|| panic!("{name} links {url}, which the release has not"));
             // The first SHA-256 after an archive's URL is that archive's.
             let at = text.find(url).unwrap();
-            let next = sha256s(&text[at..]).first().map(|(_, s)| *s);
+            let next = sha256s(&text[at..]).first().copied();
             let file = archives[*target].file();
             assert_eq!(next, Some(fake_sha256(&file).as_str()), "{name}: {url}");
             linked.entry(name.as_str()).or_default().insert(target);
