@@ -15,6 +15,9 @@ mod http_layer;
 mod leak;
 mod locks;
 mod mapping;
+// The release scripts are bash, run on Linux by the release workflow and .ci/run.
+#[cfg(target_os = "linux")]
+mod packaging;
 mod real_keyring;
 #[cfg(feature = "sandbox")]
 mod sandbox;
