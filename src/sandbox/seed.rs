@@ -166,6 +166,7 @@ impl World {
     pub fn empty() -> World {
         let mut partner = tenant(0, "Contoso Partner", vec![], PARTNER_DOMAIN.into());
         partner.grant(APP_ID, PARTNER_CENTER_APP, &["user_impersonation"]);
+        // The sandbox app as `csp setup --gdap` leaves it: GDAP and its groups may be changed.
         partner.grant(
             APP_ID,
             GRAPH_APP_ID,
@@ -173,6 +174,10 @@ impl World {
                 "DelegatedAdminRelationship.Read.All",
                 "Directory.Read.All",
                 "User.Read.All",
+                "DelegatedAdminRelationship.ReadWrite.All",
+                "Group.Create",
+                "GroupMember.ReadWrite.All",
+                "User.ReadBasic.All",
             ],
         );
         World {

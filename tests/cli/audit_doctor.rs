@@ -291,13 +291,7 @@ async fn doctor_passes_a_healthy_set_up() {
         ]
     );
     for c in out.json().as_array().unwrap() {
-        // A profile without GDAP templates only hears that `csp gdap`'s writes need more.
-        let expected = if c["check"] == "gdap_write" {
-            "warn"
-        } else {
-            "pass"
-        };
-        assert_eq!(c["status"], expected, "{c}");
+        assert_eq!(c["status"], "pass", "{c}");
     }
     let out = w.run(&["doctor"]).await;
     out.assert_code(0);
@@ -308,7 +302,15 @@ async fn doctor_passes_a_healthy_set_up() {
 async fn doctor_checks_admin_agents_and_what_gdap_writes_need() {
     // The signed-in user is not in AdminAgents, and the profile uses GDAP templates while the
     // app holds only the permission to read relationships.
-    let w = doctor_world(|world| world.user_groups.retain(|g| g != world::ADMIN_AGENTS)).await;
+    let w = doctor_world(|world| {
+        world.user_groups.retain(|g| g != world::ADMIN_AGENTS);
+        let app = world.partner.service_principals.get_mut(APP_ID).unwrap();
+        for g in &mut app.grants {
+            g.scopes
+                .retain(|s| !csp::commands::setup::GDAP_WRITE_SCOPES.contains(&s.as_str()));
+        }
+    })
+    .await;
     let config = format!(
         "{}\n[profiles.default.gdap.templates.mine]\nroles = [\"Global Reader\"]\n",
         w.env.config_text()

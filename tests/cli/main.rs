@@ -11,6 +11,7 @@ mod customers;
 mod device_flow;
 mod docs;
 mod gdap;
+mod gdap_lifecycle;
 mod http_layer;
 mod leak;
 mod locks;

@@ -122,6 +122,24 @@ pub async fn run(ctx: &Context, args: &GdapRequestArgs) -> Result<(), CliError> 
         name,
         base,
     };
+    // A customer that already has an active relationship with exactly these roles needs none.
+    if let Some((tenant, _)) = &ask.customer
+        && let Some(r) = existing.iter().find(|r| {
+            r.is_active()
+                && r.tenant_id().as_deref() == Some(tenant.as_str())
+                && r.role_ids()
+                    .map(str::to_ascii_lowercase)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    == ask.template.role_ids()
+        })
+    {
+        ctx.note(&format!(
+            "{} already has an active relationship with these roles ({:?}): nothing to request",
+            super::customer_label(&super::customer_of(r)),
+            r.display_name.clone().unwrap_or_default()
+        ));
+        return crate::commands::emit(ctx, &report(r, &ask, false));
+    }
     let (relationship, created) = request(&graph, &ask, &existing).await?;
     let report = report(&relationship, &ask, created);
     if let Some(link) = &report.approval_link {

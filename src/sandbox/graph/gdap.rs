@@ -20,6 +20,9 @@ use crate::sandbox::world::{
     AccessAssignment, GLOBAL_ADMIN, Relationship, RelationshipCustomer, World, derived_guid,
 };
 
+/// The Graph permission GDAP writes need.
+const WRITE: &[&str] = &["DelegatedAdminRelationship.ReadWrite.All"];
+
 /// The most relationships one page may hold (Graph's documented `$top` limit).
 const MAX_RELATIONSHIPS: usize = 300;
 const CREATED: &str = "2025-02-10T11:24:42Z";
@@ -169,7 +172,7 @@ fn role_ids(access: &Value) -> Vec<String> {
 /// `POST /tenantRelationships/delegatedAdminRelationships`: a relationship `created`, after
 /// Microsoft's rules.
 pub async fn create(State(sim): State<Arc<SimState>>, caller: Caller, body: Bytes) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let req = match request_json(&body) {
@@ -274,7 +277,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let req = match request_json(&body) {
@@ -312,7 +315,7 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let mut world = sim.world();
@@ -339,7 +342,7 @@ pub async fn request(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let req = match request_json(&body) {
@@ -391,7 +394,7 @@ pub async fn create_assignment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let req = match request_json(&body) {
@@ -453,7 +456,7 @@ pub async fn update_assignment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = caller.partner_only() {
+    if let Err(r) = caller.may(&sim, WRITE) {
         return r.into_response();
     }
     let req = match request_json(&body) {

@@ -175,10 +175,12 @@ pub fn wrong_method(path: &str) -> Response {
     )
 }
 
-/// Who calls: the tenant of the token and whether it is the partner's.
+/// Who calls: the tenant of the token, whether it is the partner's, and the app the token
+/// was issued to.
 pub struct Caller {
     pub tenant: String,
     pub partner: bool,
+    pub app: String,
 }
 
 impl FromRequestParts<Arc<SimState>> for Caller {
@@ -203,11 +205,16 @@ impl FromRequestParts<Arc<SimState>> for Caller {
             ));
         }
         let tid = claims["tid"].as_str().unwrap_or_default();
+        let app = claims["appid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let world = sim.world();
         match world.tenant(tid) {
             Some(t) => Ok(Caller {
                 tenant: t.id.clone(),
                 partner: t.id == world.partner.id,
+                app,
             }),
             None => Err(graph_error(
                 StatusCode::UNAUTHORIZED,
@@ -222,6 +229,26 @@ impl Caller {
     /// Refuses what only the partner tenant may do.
     pub fn partner_only(&self) -> Result<(), Forbidden> {
         if self.partner { Ok(()) } else { Err(Forbidden) }
+    }
+
+    /// Refuses a write the calling app has no admin-consented Graph permission for in the
+    /// partner tenant (any of `scopes`).
+    pub fn may(&self, sim: &SimState, scopes: &[&str]) -> Result<(), Forbidden> {
+        self.partner_only()?;
+        let world = sim.world();
+        let granted = world
+            .partner
+            .granted(&self.app)
+            .remove(crate::consent::manifest::GRAPH_APP_ID)
+            .unwrap_or_default();
+        if scopes
+            .iter()
+            .any(|s| granted.iter().any(|g| g.eq_ignore_ascii_case(s)))
+        {
+            Ok(())
+        } else {
+            Err(Forbidden)
+        }
     }
 }
 
