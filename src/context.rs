@@ -270,6 +270,14 @@ impl Context {
         s
     }
 
+    /// The device-code prompt: the one line that reaches the user even with `-q` (without it
+    /// nobody can sign in), except in the sandbox, which approves the code by itself.
+    pub fn say_sign_in_prompt(&self, message: &str) {
+        if !(self.settings.quiet && self.settings.sandbox) {
+            self.io.err_line(message);
+        }
+    }
+
     /// Prints a warning on stderr unless `-q`.
     pub fn warn(&self, message: &str) {
         if !self.settings.quiet {

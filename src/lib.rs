@@ -90,6 +90,9 @@ pub async fn run_with_settings(
             sim.base,
             ctx.settings.config_dir.display()
         ));
+        if let Some(why) = &sim.fresh {
+            ctx.note(&format!("sandbox: {why}"));
+        }
         let result = run(command, &ctx, interrupt).await;
         sim.save();
         (result, ctx.into_io())

@@ -202,8 +202,7 @@ async fn device_code_sign_in(
         scopes,
     };
     let prompt = start_after_setup(ctx, &flow).await?;
-    // The one line that must reach the user even with -q: without it nobody can sign in.
-    ctx.io.err_line(&prompt.message());
+    ctx.say_sign_in_prompt(&prompt.message());
     let spinner = super::progress::spinner(
         ctx,
         format!(

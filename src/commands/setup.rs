@@ -259,7 +259,7 @@ async fn bootstrap_sign_in(
         ],
     };
     let prompt = flow.start().await?;
-    ctx.io.err_line(&prompt.message());
+    ctx.say_sign_in_prompt(&prompt.message());
     ctx.note("(csp setup signs in with Microsoft Graph Command Line Tools; nothing of this sign-in is stored)");
     let spinner = super::progress::spinner(
         ctx,

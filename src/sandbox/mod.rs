@@ -71,6 +71,8 @@ pub struct Simulator {
     state: Arc<SimState>,
     task: tokio::task::JoinHandle<()>,
     state_file: Option<PathBuf>,
+    /// Why a saved world was replaced by a new one on entering, to tell the user.
+    pub fresh: Option<String>,
 }
 
 /// The three services on one router, behind the journal-and-faults layer.
@@ -137,6 +139,7 @@ impl Simulator {
             state,
             task,
             state_file: None,
+            fresh: None,
         })
     }
 
@@ -260,15 +263,31 @@ pub fn dir(config_dir: &Path) -> PathBuf {
 }
 
 /// Loads the world saved in `dir`, or seeds a new one (also when `seed` asks for another
-/// size, or the saved world has an older shape).
-fn load_world(dir: &Path, seed: Option<u32>) -> World {
+/// size, or the saved world has an older shape); says why when a saved world is replaced.
+fn load_world(dir: &Path, seed: Option<u32>) -> (World, Option<String>) {
     let saved = files::read_optional(&dir.join("simulator.json"))
         .ok()
         .flatten()
         .and_then(|t| serde_json::from_str::<World>(&t).ok());
+    let size = |s: Option<u32>| match s {
+        Some(n) => format!("{n} customers"),
+        None => "the built-in 14 customers".into(),
+    };
     match saved {
-        Some(w) if w.version == world::VERSION && (seed.is_none() || w.seed == seed) => w,
-        _ => World::seeded(seed),
+        Some(w) if w.version == world::VERSION && (seed.is_none() || w.seed == seed) => (w, None),
+        Some(w) if w.version == world::VERSION => (
+            World::seeded(seed),
+            Some(format!(
+                "--sandbox-seed asks for {} where the saved sandbox has {}: a new simulated world starts (its consents and relationships are gone; mappings and the sign-in are kept)",
+                size(seed),
+                size(w.seed)
+            )),
+        ),
+        Some(_) => (
+            World::seeded(seed),
+            Some("the saved sandbox comes from an older csp: a new simulated world starts".into()),
+        ),
+        None => (World::seeded(seed), None),
     }
 }
 
@@ -289,7 +308,7 @@ pub async fn enter(
         action: "create the sandbox directory",
         source: std::io::Error::other(e.to_string()),
     })?;
-    let world = load_world(&dir, seed);
+    let (world, fresh) = load_world(&dir, seed);
     let mut sim = Simulator::start(world)
         .await
         .map_err(|source| CliError::Io {
@@ -297,6 +316,7 @@ pub async fn enter(
             source,
         })?;
     sim.state_file = Some(dir.join("simulator.json"));
+    sim.fresh = fresh;
     sim.save();
 
     let config_path = dir.join("config.toml");

@@ -22,9 +22,9 @@ pub const USER_ID: &str = "5a4d0000-0000-4000-8000-00000000000a";
 pub const PARTNER_DOMAIN: &str = "contosopartner.onmicrosoft.com";
 /// The security group that GDAP assignments name and the partner user belongs to.
 pub const ADMIN_GROUP: &str = "5a4d0000-9000-4000-8000-000000000001";
-/// Its display name: the group csp's `consent` template names for Cloud Application
-/// Administrator, so the built-in relationships count as assigned.
-pub const ADMIN_GROUP_NAME: &str = "GDAP Cloud Application Administrator";
+/// Its display name: not one csp's templates name, so onboarding a new customer (`csp gdap
+/// assign --create-groups`) makes the groups they do.
+pub const ADMIN_GROUP_NAME: &str = "M365 GDAP Admins";
 /// The partner tenant's AdminAgents group, which the partner user belongs to.
 pub const ADMIN_AGENTS: &str = "5a4d0000-9000-4000-8000-0000000000aa";
 /// Another user of the partner tenant, for `--add-member UPN`.

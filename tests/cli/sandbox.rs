@@ -187,26 +187,133 @@ async fn a_seeded_sandbox_pages_through_hundreds_of_customers() {
 #[tokio::test]
 async fn the_demo_tells_the_whole_story_and_exits_0() {
     let env = TestEnv::new().await;
+    let tmp = env.config_dir().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let env = env.env("TMPDIR", tmp.to_str().unwrap());
     let out = env.run(&["demo"]).await;
     out.assert_code(0);
     for step in [
-        "$ csp setup",
-        "$ csp authorize",
-        "$ csp customers --gdap",
-        "$ csp map --customer Contoso",
-        "$ csp map suggest",
-        "$ csp map import",
-        "$ csp consent --all",
-        "$ csp audit",
+        "$ csp --sandbox setup",
+        "$ csp --sandbox authorize",
+        "$ csp --sandbox customers --gdap",
+        "$ csp --sandbox map --customer Contoso",
+        "$ csp --sandbox map suggest",
+        "$ csp --sandbox map import",
+        "$ csp --sandbox consent --all",
+        "$ csp --sandbox audit",
         "--force",
+        "$ csp --sandbox gdap request --new --template consent",
+        "$ csp --sandbox gdap wait ",
+        "--create-groups --add-member me",
+        "$ csp --sandbox consent --customer 'Adventure Works'",
     ] {
         assert!(out.stderr.contains(step), "{step}: {}", out.stderr);
     }
     assert!(out.stdout.contains("regranted"), "{}", out.stdout);
     assert!(out.stdout.contains("Northwind Traders"), "{}", out.stdout);
     assert!(out.stdout.contains("To repair:"), "{}", out.stdout);
-    let written: Vec<_> = std::fs::read_dir(env.config_dir()).unwrap().collect();
+    assert!(
+        out.stderr.contains("5 of 14 customers need a look"),
+        "the closing line counts them: {}",
+        out.stderr
+    );
+    let written: Vec<_> = std::fs::read_dir(env.config_dir())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "tmp")
+        .collect();
     assert!(written.is_empty(), "the demo uses its own directory");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "and leaves no temporary folder behind"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_speaks_json_keeps_quiet_and_takes_a_seed() {
+    let env = TestEnv::new().await;
+    let out = env
+        .run(&["demo", "-o", "json", "--sandbox-seed", "20"])
+        .await;
+    out.assert_code(0);
+    let steps = out.json();
+    let steps = steps.as_array().expect("one JSON document of the steps");
+    let customers = steps
+        .iter()
+        .find(|s| s["command"] == "csp customers --gdap")
+        .unwrap();
+    assert_eq!(
+        customers["result"].as_array().unwrap().len(),
+        20,
+        "--sandbox-seed sizes the demo's world"
+    );
+    let last = steps.last().unwrap();
+    assert_eq!(last["exitCode"], 0);
+    assert_eq!(
+        last["result"][0]["ok"], true,
+        "the new customer audits green"
+    );
+    let out = env.run(&["demo", "-q"]).await;
+    out.assert_code(0);
+    assert_eq!(out.stderr, "", "-q: nothing but errors");
+}
+
+/// Ctrl-C at a `--step` pause ends the demo at once (exit 130). `script` gives the demo a
+/// terminal, whose Ctrl-C (byte 3) becomes SIGINT for it.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn ctrl_c_at_a_step_pause_exits_130_at_once() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new().await;
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qfec",
+        &format!("{} demo --step", env!("CARGO_BIN_EXE_csp")),
+        "/dev/null",
+    ])
+    .envs(env.std_cmd().get_envs().filter_map(|(k, v)| Some((k, v?))))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Wait for the first pause, which names the command it will run.
+        while !String::from_utf8_lossy(&seen).contains("press Enter to run it") {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "the demo ended before pausing");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        stdin.write_all(&[3]).unwrap();
+        stdin.flush().unwrap();
+        // Not a timing assertion: a demo that ignored Ctrl-C would otherwise hang the suite.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the demo did not stop on Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut rest = Vec::new();
+        let _ = stdout.read_to_end(&mut rest);
+        seen.extend(rest);
+        (status, String::from_utf8_lossy(&seen).into_owned())
+    })
+    .await
+    .unwrap();
+    let (status, text) = output;
+    assert!(
+        text.contains("$ csp --sandbox setup"),
+        "the pause shows the command: {text}"
+    );
+    assert_eq!(status.code(), Some(130), "{text}");
 }
 
 /// The simulator runs inside csp here, so the test cannot ask it for its secrets: it scans for
