@@ -633,6 +633,12 @@ async fn no_secret_the_simulator_issued_reaches_the_terminal_in_the_whole_flow()
     };
     let grant = "graph=Directory.Read.All,User.Read.All";
     let (csv, clients) = (csv.to_str().unwrap(), clients.to_str().unwrap());
+    // An expired relationship, for terminate (which then says so and changes nothing).
+    let coho = {
+        let world = sim.world();
+        let t = world.customer_named("Coho Winery").unwrap().id.clone();
+        world.relationships_of(&t).next().unwrap().id.clone()
+    };
     // (args, exit code, what stdout may carry: nothing, or one secret the command prints).
     #[derive(PartialEq)]
     enum Prints {
@@ -716,6 +722,41 @@ async fn no_secret_the_simulator_issued_reaches_the_terminal_in_the_whole_flow()
         ),
         (vec!["audit", "--grant", grant], 5, Prints::Nothing),
         (vec!["doctor"], 0, Prints::Nothing),
+        (vec!["gdap", "roles"], 0, Prints::Nothing),
+        (vec!["gdap", "templates"], 0, Prints::Nothing),
+        (vec!["-o", "json", "gdap", "list"], 0, Prints::Nothing),
+        (
+            vec![
+                "gdap",
+                "request",
+                "--customer",
+                "fourthcoffee.com",
+                "--template",
+                "consent",
+            ],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec!["gdap", "wait", "--customer", "fourthcoffee.com"],
+            0,
+            Prints::Nothing,
+        ),
+        (
+            vec![
+                "gdap",
+                "assign",
+                "--customer",
+                "fourthcoffee.com",
+                "--create-groups",
+                "--add-member",
+                "me",
+            ],
+            0,
+            Prints::Nothing,
+        ),
+        (vec!["gdap", "renew", "--yes"], 0, Prints::Nothing),
+        (vec!["gdap", "terminate", &coho, "--yes"], 0, Prints::Nothing),
         (
             vec!["setup", "--with-secret", "--update", "--insecure-storage"],
             0,
