@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::auth::AuthError;
 use crate::cli::StatusArgs;
 use crate::cloud::Cloud;
 use crate::context::Context;
