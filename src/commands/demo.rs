@@ -164,11 +164,54 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), CliError> {
             }
         }
     }
+    unattended_run(ctx, &settings, &sim).await?;
     sim.save();
     say(&format!(
         "Done. The simulated world had {partial} steps with customers to look at, as real ones do. Try any command yourself with --sandbox (state in <config-dir>/sandbox); this demo's files are in {}",
         dir.display()
     ));
+    Ok(())
+}
+
+/// The unattended run CI does: the sign-in stored in (the simulated) Azure Key Vault, then a
+/// later run that redeems it and writes the renewed refresh token back as a new version.
+async fn unattended_run(
+    ctx: &Context,
+    settings: &Settings,
+    sim: &crate::sandbox::Simulator,
+) -> Result<(), CliError> {
+    let mut vault_settings = settings.clone();
+    sim.use_key_vault(&mut vault_settings);
+    let secret = vault_settings.key_vault.secret.value.clone();
+    let versions = || sim.world().key_vault.versions(&secret);
+    let steps = [
+        (
+            format!(
+                "Unattended runs (CI): keep the sign-in in Azure Key Vault (here the simulator's, {}), reached with an Azure credential",
+                sim.url()
+            ),
+            "CSP_KEY_VAULT_URL=… csp authorize --token-store azure-key-vault",
+            Command::Authorize(AuthorizeArgs {
+                token_store: Some("azure-key-vault".into()),
+                ..AuthorizeArgs::default()
+            }),
+        ),
+        (
+            "A later scheduled run redeems the refresh token; the renewed one is written back to the vault".into(),
+            "CSP_TOKEN_STORE=azure-key-vault csp status",
+            Command::Status(crate::cli::StatusArgs::default()),
+        ),
+    ];
+    for (story, shown, command) in steps {
+        ctx.io.err_line(&format!("\n▶ {story}"));
+        ctx.io.err_line(&format!("$ {shown}"));
+        let step = Context::new(vault_settings.clone(), IoStreams::system());
+        crate::run(&command, &step, std::future::pending()).await?;
+        ctx.io.err_line(&format!(
+            "  (the vault now holds {} version(s) of secret {secret}; the newest is the current refresh token)",
+            versions()
+        ));
+    }
     Ok(())
 }
 

@@ -73,10 +73,14 @@ pub fn client_credentials(sim: &SimState, f: &HashMap<String, String>) -> Respon
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            &format!("Application with identifier '{client}' was not found in the directory of the sandbox."),
+            &format!(
+                "Application with identifier '{client}' was not found in the directory of the sandbox."
+            ),
         );
     }
-    let secret_ok = f.get("client_secret").is_some_and(|s| s.starts_with(SECRET_PREFIX));
+    let secret_ok = f
+        .get("client_secret")
+        .is_some_and(|s| s.starts_with(SECRET_PREFIX));
     let assertion_ok = f.get("client_assertion").is_some_and(|a| !a.is_empty())
         && f.get("client_assertion_type").map(String::as_str)
             == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
@@ -94,7 +98,9 @@ pub fn client_credentials(sim: &SimState, f: &HashMap<String, String>) -> Respon
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             1002012,
-            &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier."),
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier."
+            ),
         );
     }
     let (token, _) = vault_token(sim, client);
@@ -110,7 +116,11 @@ async fn msi_token(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if headers.get("x-identity-header").and_then(|v| v.to_str().ok()) != Some(IDENTITY_HEADER) {
+    if headers
+        .get("x-identity-header")
+        .and_then(|v| v.to_str().ok())
+        != Some(IDENTITY_HEADER)
+    {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"statusCode": 401, "message": "No X-IDENTITY-HEADER or a wrong one."}),
@@ -133,7 +143,9 @@ async fn msi_token(
 /// The caller, when the request carries a live token for the vault; else the vault's 401.
 fn caller(headers: &HeaderMap) -> Result<String, Response> {
     let claims = claims_of(headers).unwrap_or(Value::Null);
-    let live = claims["exp"].as_i64().is_some_and(|e| e > chrono::Utc::now().timestamp());
+    let live = claims["exp"]
+        .as_i64()
+        .is_some_and(|e| e > chrono::Utc::now().timestamp());
     if claims["aud"] != VAULT_RESOURCE || !live {
         let mut r = vault_error(
             StatusCode::UNAUTHORIZED,
@@ -179,7 +191,9 @@ fn admit(
         return Err(vault_error(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            &format!("Client address is not authorized and caller is not a trusted service.\r\nClient address: 127.0.0.1\r\nCaller: appid={caller}\r\nVault: sandbox;location=westeurope"),
+            &format!(
+                "Client address is not authorized and caller is not a trusted service.\r\nClient address: 127.0.0.1\r\nCaller: appid={caller}\r\nVault: sandbox;location=westeurope"
+            ),
             Some("ForbiddenByFirewall"),
         ));
     }
@@ -187,7 +201,9 @@ fn admit(
         return Err(vault_error(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            &format!("The user, group or application 'appid={caller}' does not have secrets {permission} permission on key vault 'sandbox;location=westeurope'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"),
+            &format!(
+                "The user, group or application 'appid={caller}' does not have secrets {permission} permission on key vault 'sandbox;location=westeurope'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
+            ),
             Some("AccessDenied"),
         ));
     }
@@ -224,7 +240,9 @@ fn secret_not_found(name: &str) -> Response {
     vault_error(
         StatusCode::NOT_FOUND,
         "SecretNotFound",
-        &format!("A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"),
+        &format!(
+            "A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        ),
         None,
     )
 }
@@ -278,7 +296,9 @@ async fn set_secret(
         return vault_error(
             StatusCode::CONFLICT,
             "Conflict",
-            &format!("Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."),
+            &format!(
+                "Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
+            ),
             None,
         );
     }
@@ -316,8 +336,6 @@ async fn delete_secret(
     let mut answer = bundle(&base, &name, &v);
     answer["recoveryId"] = json!(format!("{base}/deletedsecrets/{name}"));
     answer["deletedDate"] = json!(chrono::Utc::now().timestamp());
-    answer
-        .as_object_mut()
-        .map(|o| o.remove("value"));
+    answer.as_object_mut().map(|o| o.remove("value"));
     json_response(StatusCode::OK, answer).into_response()
 }
