@@ -12,6 +12,8 @@ mod device_flow;
 mod docs;
 mod gdap;
 mod http_layer;
+#[cfg(feature = "sandbox")]
+mod key_vault;
 mod leak;
 mod locks;
 mod mapping;
