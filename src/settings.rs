@@ -922,6 +922,7 @@ mod tests {
     fn the_store_comes_from_the_flag_then_the_environment_then_the_profile_then_the_keyring() {
         let profile = "[profiles.default]\ntoken_store = \"keyring\"\n";
         let file_flag = Some((StoreKind::File, "--insecure-storage"));
+        let vault_flag = Some((StoreKind::AzureKeyVault, "--token-store"));
         type StoreRow = (
             Option<(StoreKind, &'static str)>,
             &'static [(&'static str, &'static str)],
@@ -929,7 +930,28 @@ mod tests {
             StoreKind,
             Origin,
         );
-        let rows: [StoreRow; 6] = [
+        let rows: [StoreRow; 9] = [
+            (
+                vault_flag,
+                &[("CSP_TOKEN_STORE", "file")],
+                profile,
+                StoreKind::AzureKeyVault,
+                Origin::Flag("--token-store"),
+            ),
+            (
+                None,
+                &[("CSP_TOKEN_STORE", "Azure-Key-Vault")],
+                profile,
+                StoreKind::AzureKeyVault,
+                Origin::Environment("CSP_TOKEN_STORE"),
+            ),
+            (
+                None,
+                &[],
+                "[profiles.default]\ntoken_store = \"azure-key-vault\"\n",
+                StoreKind::AzureKeyVault,
+                Origin::Profile("token_store"),
+            ),
             (
                 file_flag,
                 &[("CSP_TOKEN_STORE", "keyring")],
@@ -1057,6 +1079,183 @@ mod tests {
                 .as_deref(),
             Some(PROFILE_APP)
         );
+    }
+
+    #[test]
+    fn the_vault_comes_from_the_environment_then_the_profile() {
+        let profile = "[profiles.default]\nkey_vault_url = \"https://from-profile.vault.azure.net\"\nkey_vault_secret = \"csp-remembered\"\n";
+        type VaultRow = (
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            Option<(&'static str, Origin)>,
+            (&'static str, Origin),
+        );
+        let rows: [VaultRow; 5] = [
+            (
+                &[
+                    ("CSP_KEY_VAULT_URL", "https://from-env.vault.azure.net"),
+                    ("CSP_KEY_VAULT_SECRET", "csp-env"),
+                ],
+                profile,
+                Some((
+                    "https://from-env.vault.azure.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-env", Origin::Environment("CSP_KEY_VAULT_SECRET")),
+            ),
+            (
+                &[],
+                profile,
+                Some((
+                    "https://from-profile.vault.azure.net/",
+                    Origin::Profile("key_vault_url"),
+                )),
+                ("csp-remembered", Origin::Profile("key_vault_secret")),
+            ),
+            (&[], "", None, ("csp-default", Origin::Default)),
+            // A bare vault name takes the cloud's suffix.
+            (
+                &[("CSP_KEY_VAULT_URL", "contoso-csp")],
+                "",
+                Some((
+                    "https://contoso-csp.vault.azure.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-default", Origin::Default),
+            ),
+            (
+                &[("CSP_KEY_VAULT_URL", "contoso-csp")],
+                "[profiles.default]\ncloud = \"usgov\"\n",
+                Some((
+                    "https://contoso-csp.vault.usgovcloudapi.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-default", Origin::Default),
+            ),
+        ];
+        for (env, toml, url, secret) in rows {
+            let kv = with_config(toml, env)
+                .sign_in(&SignInFlags::default())
+                .unwrap()
+                .key_vault;
+            assert_eq!(
+                kv.url.map(|u| (u.value.to_string(), u.origin)),
+                url.map(|(u, o)| (u.to_string(), o)),
+                "{env:?} {toml}"
+            );
+            assert_eq!((kv.secret.value.as_str(), kv.secret.origin), secret);
+        }
+        // The scope names the cloud's vault resource, whatever the URL.
+        let kv = with_config("[profiles.default]\ncloud = \"china\"\n", &[]).key_vault;
+        assert_eq!(kv.scope, "https://vault.azure.cn/.default");
+        // A profile's name becomes a valid secret name.
+        let dir = tempfile::tempdir().unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            profile: Some("acme_prod.2".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &Environment::default()).unwrap();
+        assert_eq!(s.key_vault.secret.value, "csp-acme-prod-2");
+    }
+
+    #[test]
+    fn bad_vault_settings_are_usage_errors() {
+        for (var, value) in [
+            ("CSP_KEY_VAULT_URL", "http://vault.example.com"),
+            ("CSP_KEY_VAULT_URL", "not a url"),
+            ("CSP_KEY_VAULT_SECRET", "csp_default"),
+            ("CSP_KEY_VAULT_SECRET", &"a".repeat(128)),
+            ("CSP_KEY_VAULT_CREDENTIAL", "default"),
+        ] {
+            assert!(
+                resolve(GlobalArgs::default(), &[(var, value)]).is_err(),
+                "{var}={value}"
+            );
+        }
+        let s = resolve(
+            GlobalArgs::default(),
+            &[("CSP_KEY_VAULT_URL", "http://127.0.0.1:8200")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.key_vault.url.unwrap().value.as_str(),
+            "http://127.0.0.1:8200/"
+        );
+        assert!(matches!(
+            with_config_result("[profiles.default]\nkey_vault_secret = \"no_underscores\"\n"),
+            Err(SettingsError::InvalidSecretName {
+                name: "key_vault_secret",
+                ..
+            })
+        ));
+    }
+
+    fn with_config_result(toml: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), toml).unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        Settings::resolve(&args, &Environment::default())
+    }
+
+    #[test]
+    fn the_vault_credential_comes_from_the_variable_then_what_the_environment_holds() {
+        type CredRow = (
+            &'static [(&'static str, &'static str)],
+            CredentialKind,
+            Origin,
+        );
+        let rows: [CredRow; 5] = [
+            (
+                &[
+                    ("CSP_KEY_VAULT_CREDENTIAL", "azure-cli"),
+                    ("AZURE_CLIENT_SECRET", "s"),
+                ],
+                CredentialKind::AzureCli,
+                Origin::Environment("CSP_KEY_VAULT_CREDENTIAL"),
+            ),
+            (
+                &[
+                    ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+                    ("AZURE_CLIENT_SECRET", "s"),
+                ],
+                CredentialKind::WorkloadIdentity,
+                Origin::Environment("AZURE_FEDERATED_TOKEN_FILE"),
+            ),
+            (
+                &[("AZURE_CLIENT_SECRET", "s"), ("IDENTITY_ENDPOINT", "http://x")],
+                CredentialKind::ClientSecret,
+                Origin::Environment("AZURE_CLIENT_SECRET"),
+            ),
+            (
+                &[("IDENTITY_ENDPOINT", "http://127.0.0.1:41000/msi/token")],
+                CredentialKind::ManagedIdentity,
+                Origin::Environment("IDENTITY_ENDPOINT"),
+            ),
+            (
+                &[("PATH", "/nonexistent")],
+                CredentialKind::ManagedIdentity,
+                Origin::Default,
+            ),
+        ];
+        for (env, kind, origin) in rows {
+            let s = resolve(GlobalArgs::default(), env).unwrap();
+            assert_eq!(
+                (s.key_vault.credential.value, s.key_vault.credential.origin),
+                (kind, origin),
+                "{env:?}"
+            );
+        }
+        // The Azure CLI's child environment is the snapshot without csp's own variables.
+        let s = resolve(
+            GlobalArgs::default(),
+            &[("CSP_REFRESH_TOKEN", "rt"), ("HOME", "/home/ci")],
+        )
+        .unwrap();
+        assert_eq!(s.azure.child_env, vec![("HOME".to_string(), "/home/ci".to_string())]);
     }
 
     #[test]
