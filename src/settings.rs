@@ -1226,7 +1226,10 @@ mod tests {
                 Origin::Environment("AZURE_FEDERATED_TOKEN_FILE"),
             ),
             (
-                &[("AZURE_CLIENT_SECRET", "s"), ("IDENTITY_ENDPOINT", "http://x")],
+                &[
+                    ("AZURE_CLIENT_SECRET", "s"),
+                    ("IDENTITY_ENDPOINT", "http://x"),
+                ],
                 CredentialKind::ClientSecret,
                 Origin::Environment("AZURE_CLIENT_SECRET"),
             ),
@@ -1255,7 +1258,10 @@ mod tests {
             &[("CSP_REFRESH_TOKEN", "rt"), ("HOME", "/home/ci")],
         )
         .unwrap();
-        assert_eq!(s.azure.child_env, vec![("HOME".to_string(), "/home/ci".to_string())]);
+        assert_eq!(
+            s.azure.child_env,
+            vec![("HOME".to_string(), "/home/ci".to_string())]
+        );
     }
 
     #[test]

@@ -948,7 +948,10 @@ async fn the_key_vault_keeps_versions_and_refuses_as_azure_does() {
     let vault_scope = "https://vault.azure.net/.default";
     assert_eq!(grant("nope", vault_scope).await.unwrap().status(), 401);
     assert_eq!(
-        grant("simsecret~x", "https://vault.azure.net").await.unwrap().status(),
+        grant("simsecret~x", "https://vault.azure.net")
+            .await
+            .unwrap()
+            .status(),
         400
     );
     let r = grant("simsecret~x", vault_scope).await.unwrap();
@@ -959,7 +962,10 @@ async fn the_key_vault_keeps_versions_and_refuses_as_azure_does() {
         .to_string();
 
     let (status, body) = p.get(&token, secret).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("SecretNotFound")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("SecretNotFound"))
+    );
     let put = |value: &str| {
         p.http
             .put(p.url(secret))
@@ -991,7 +997,12 @@ async fn the_key_vault_keeps_versions_and_refuses_as_azure_does() {
     let (status, body) = p.get(&token, secret).await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["innererror"]["code"], "AccessDenied");
-    assert!(body["error"]["message"].as_str().unwrap().contains("secrets get permission"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("secrets get permission")
+    );
     p.sim.with_world(|w| {
         w.switches.vault_denied.clear();
         w.switches.vault_firewall = true;
@@ -1014,7 +1025,10 @@ async fn the_key_vault_keeps_versions_and_refuses_as_azure_does() {
     assert_eq!(p.get(&token, secret).await.0, 404);
     let r = put("rt-3").await.unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "Conflict");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "Conflict"
+    );
 }
 
 /// The managed identity endpoint wants its header, and issues vault tokens only.
