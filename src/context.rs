@@ -20,6 +20,10 @@ use crate::secrets::{
 use crate::settings::{Origin, Settings, SignIn, SignInFlags, Sourced};
 use crate::tenant_lookup::TenantLookup;
 
+/// The vault store as the token store sees it, and as status and doctor do (when it could be
+/// built).
+type VaultStores = (Arc<dyn AsyncSecretStore>, Option<Arc<KeyVaultStore>>);
+
 /// Said once per run that redeems `CSP_REFRESH_TOKEN`.
 pub const ENVIRONMENT_TOKEN_WARNING: &str = "the sign-in comes from CSP_REFRESH_TOKEN, which csp cannot renew: Entra rotates the refresh token on every use, but the variable keeps the first one, which stops working about 90 days after it was issued. For unattended runs that stay signed in, keep it in Azure Key Vault (CSP_TOKEN_STORE=azure-key-vault; see docs/ci.md)";
 
@@ -32,7 +36,7 @@ pub struct Context {
     keyring: std::sync::OnceLock<Arc<dyn SecretStore>>,
     /// The Azure Key Vault store, built once per run (`None` inside when it cannot be used as
     /// configured: its calls then say why).
-    key_vault: std::sync::OnceLock<(Arc<dyn AsyncSecretStore>, Option<Arc<KeyVaultStore>>)>,
+    key_vault: std::sync::OnceLock<VaultStores>,
     /// A credential given by code (tests) replaces the one the settings choose for the vault.
     injected_credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
     http: OnceCell<reqwest::Client>,
@@ -148,7 +152,7 @@ impl Context {
 
     /// The vault store: the settings' vault and secret, reached with the credential the
     /// settings chose, built from the environment snapshot, over the run's HTTP client.
-    fn build_key_vault(&self) -> (Arc<dyn AsyncSecretStore>, Option<Arc<KeyVaultStore>>) {
+    fn build_key_vault(&self) -> VaultStores {
         let unusable = |e: fn(String) -> VaultError, message: String| {
             let store: Arc<dyn AsyncSecretStore> =
                 Arc::new(UnusableStore::new(StoreKind::AzureKeyVault, move || {

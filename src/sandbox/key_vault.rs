@@ -141,7 +141,7 @@ async fn msi_token(
 }
 
 /// The caller, when the request carries a live token for the vault; else the vault's 401.
-fn caller(headers: &HeaderMap) -> Result<String, Response> {
+fn caller(headers: &HeaderMap) -> Result<String, Box<Response>> {
     let claims = claims_of(headers).unwrap_or(Value::Null);
     let live = claims["exp"]
         .as_i64()
@@ -163,32 +163,35 @@ fn caller(headers: &HeaderMap) -> Result<String, Response> {
                 .parse()
                 .expect("a valid header"),
         );
-        return Err(r);
+        return Err(Box::new(r));
     }
     Ok(claims["appid"].as_str().unwrap_or_default().to_string())
 }
 
 /// The checks every vault call goes through, in Key Vault's order: the api-version, the token,
-/// the firewall, the access policy, the name.
-fn admit(
+/// the firewall, the access policy, the name. `Some` is the refusal.
+fn refusal(
     sim: &SimState,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
     name: &str,
     permission: &str,
-) -> Result<(), Response> {
+) -> Option<Response> {
     if !q.contains_key("api-version") {
-        return Err(vault_error(
+        return Some(vault_error(
             StatusCode::BAD_REQUEST,
             "BadParameter",
             "The request URI contains an invalid api-version: (missing).",
             None,
         ));
     }
-    let caller = caller(headers)?;
+    let caller = match caller(headers) {
+        Ok(c) => c,
+        Err(r) => return Some(*r),
+    };
     let switches = sim.world().switches.clone();
     if switches.vault_firewall {
-        return Err(vault_error(
+        return Some(vault_error(
             StatusCode::FORBIDDEN,
             "Forbidden",
             &format!(
@@ -198,7 +201,7 @@ fn admit(
         ));
     }
     if switches.vault_denied.iter().any(|p| p == permission) {
-        return Err(vault_error(
+        return Some(vault_error(
             StatusCode::FORBIDDEN,
             "Forbidden",
             &format!(
@@ -208,14 +211,14 @@ fn admit(
         ));
     }
     if !crate::secrets::vault::valid_secret_name(name) {
-        return Err(vault_error(
+        return Some(vault_error(
             StatusCode::BAD_REQUEST,
             "BadParameter",
             "The request URI contains an invalid name.",
             None,
         ));
     }
-    Ok(())
+    None
 }
 
 /// `{scheme}://{host}` as the caller reached the vault.
@@ -253,7 +256,7 @@ async fn get_secret(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = admit(&sim, &headers, &q, &name, "get") {
+    if let Some(r) = refusal(&sim, &headers, &q, &name, "get") {
         return r;
     }
     let world = sim.world();
@@ -277,7 +280,7 @@ async fn set_secret(
     Query(q): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = admit(&sim, &headers, &q, &name, "set") {
+    if let Some(r) = refusal(&sim, &headers, &q, &name, "set") {
         return r;
     }
     let Some(value) = serde_json::from_slice::<SetBody>(&body)
@@ -324,7 +327,7 @@ async fn delete_secret(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = admit(&sim, &headers, &q, &name, "delete") {
+    if let Some(r) = refusal(&sim, &headers, &q, &name, "delete") {
         return r;
     }
     let mut world = sim.world();

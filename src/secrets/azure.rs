@@ -208,7 +208,6 @@ pub fn build(
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 user_assigned_id: env.client_id.clone().map(UserAssignedId::ClientId),
                 client_options: options(),
-                ..Default::default()
             }))
             .map_err(|e| fail(e.to_string()))?
         }
