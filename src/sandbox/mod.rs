@@ -246,13 +246,19 @@ impl Simulator {
         key_vault::vault_token(&self.state, world::VAULT_IDENTITY).0
     }
 
-    /// The sandbox's own Azure identity for the vault: a service principal's secret
-    /// credential against the simulator's Entra (`AZURE_*` variables as a CI job would set
-    /// them), in `settings`; and the vault, the store of the sign-in.
+    /// Makes the simulated vault the store of the sign-in (see `point_key_vault`).
     pub fn use_key_vault(&self, settings: &mut Settings) {
+        settings.store_choice = Some(StoreKind::AzureKeyVault);
+        self.point_key_vault(settings);
+    }
+
+    /// Points every use of Azure Key Vault in `settings` at the simulated vault, reached with
+    /// the sandbox's own Azure identity: a service principal's secret credential against the
+    /// simulator's Entra (`AZURE_*` variables as a CI job would set them). Whatever vault and
+    /// credential the environment names are not used.
+    pub fn point_key_vault(&self, settings: &mut Settings) {
         use crate::secrets::azure::{AzureEnv, CredentialKind};
         use crate::settings::{Origin, Sourced};
-        settings.store_choice = Some(StoreKind::AzureKeyVault);
         settings.key_vault.url = Some(Sourced {
             value: self.base.clone(),
             origin: Origin::Default,
@@ -359,10 +365,9 @@ pub async fn enter(
     settings.config_dir = dir;
     settings.env_sign_in = EnvSignIn::default();
     settings.cloud = crate::cloud::Cloud::Public;
-    // The file store, unless the vault was asked for: then the simulated one.
-    if settings.store_choice == Some(StoreKind::AzureKeyVault) {
-        sim.use_key_vault(&mut settings);
-    } else {
+    // The file store, unless the vault was asked for; any vault is the simulated one.
+    sim.point_key_vault(&mut settings);
+    if settings.store_choice != Some(StoreKind::AzureKeyVault) {
         settings.store_choice = Some(StoreKind::File);
     }
     let settings = settings.with_endpoints(sim.endpoints());

@@ -701,6 +701,8 @@ async fn the_sandbox_simulates_the_vault() {
             .env("HOME", dir.path())
             .env("CSP_CONFIG_DIR", dir.path())
             .env("CSP_TOKEN_STORE", "azure-key-vault")
+            // The sandbox's vault is the simulated one, whatever the environment names.
+            .env("CSP_KEY_VAULT_URL", "https://127.0.0.1:9")
             .env("NO_PROXY", "*")
             .arg("--sandbox")
             .args(args);
