@@ -37,8 +37,6 @@ pub struct Context {
     /// The Azure Key Vault store, built once per run (`None` inside when it cannot be used as
     /// configured: its calls then say why).
     key_vault: std::sync::OnceLock<VaultStores>,
-    /// A credential given by code (tests) replaces the one the settings choose for the vault.
-    injected_credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
     http: OnceCell<reqwest::Client>,
     provider: OnceCell<Arc<TokenProvider>>,
     /// Shared by every Partner Center call of the run.
@@ -57,7 +55,6 @@ impl Context {
             injected_store: None,
             keyring: std::sync::OnceLock::new(),
             key_vault: std::sync::OnceLock::new(),
-            injected_credential: None,
             http: OnceCell::new(),
             provider: OnceCell::new(),
             limits: Arc::new(RateLimits::partner_center()),
@@ -73,15 +70,6 @@ impl Context {
 
     pub fn with_store(mut self, store: Arc<dyn SecretStore>) -> Self {
         self.injected_store = Some(store);
-        self
-    }
-
-    /// Reaches Azure Key Vault with this credential instead of the one the settings choose.
-    pub fn with_key_vault_credential(
-        mut self,
-        credential: Arc<dyn azure_core::credentials::TokenCredential>,
-    ) -> Self {
-        self.injected_credential = Some(credential);
         self
     }
 
@@ -153,10 +141,10 @@ impl Context {
     /// The vault store: the settings' vault and secret, reached with the credential the
     /// settings chose, built from the environment snapshot, over the run's HTTP client.
     fn build_key_vault(&self) -> VaultStores {
-        let unusable = |e: fn(String) -> VaultError, message: String| {
+        let unusable = |message: String| {
             let store: Arc<dyn AsyncSecretStore> =
                 Arc::new(UnusableStore::new(StoreKind::AzureKeyVault, move || {
-                    SecretStoreError::Vault(e(message.clone()))
+                    SecretStoreError::Vault(VaultError::Setup(message.clone()))
                 }));
             (store, None)
         };
@@ -172,20 +160,17 @@ impl Context {
         };
         let http = match self.http() {
             Ok(h) => h,
-            Err(e) => return unusable(VaultError::Setup, e.to_string()),
+            Err(e) => return unusable(e.to_string()),
         };
         let kind = settings.credential.value;
-        let credential = match &self.injected_credential {
-            Some(c) => Arc::clone(c),
-            None => match azure::build(
-                kind,
-                &self.settings.azure,
-                self.settings.cloud,
-                http.clone(),
-            ) {
-                Ok(c) => c,
-                Err(e) => return unusable(VaultError::Setup, e.to_string()),
-            },
+        let credential = match azure::build(
+            kind,
+            &self.settings.azure,
+            self.settings.cloud,
+            http.clone(),
+        ) {
+            Ok(c) => c,
+            Err(e) => return unusable(e.to_string()),
         };
         let profile = self.settings.profile_config();
         let facts = TagFacts {

@@ -374,6 +374,71 @@ mod tests {
         ));
     }
 
+    struct HangingRemote;
+    #[async_trait::async_trait(?Send)]
+    impl AsyncSecretStore for HangingRemote {
+        fn kind(&self) -> StoreKind {
+            StoreKind::AzureKeyVault
+        }
+        fn timeout(&self) -> Duration {
+            Duration::from_millis(50)
+        }
+        async fn load(&self, _: &str) -> Result<Option<StoredSecrets>, SecretStoreError> {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(None)
+        }
+        async fn save(&self, _: &str, _: &StoredSecrets) -> Result<(), SecretStoreError> {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        }
+        async fn delete(&self, _: &str) -> Result<bool, SecretStoreError> {
+            Ok(false)
+        }
+        async fn check_writable(&self, _: &str) -> Result<(), SecretStoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_remote_store_times_out_with_its_own_timeout() {
+        let vault = SecretVault::remote(Arc::new(HangingRemote), "default");
+        assert!(vault.writable());
+        assert_eq!(vault.kind(), StoreKind::AzureKeyVault);
+        for err in [
+            vault.load().await.map(|_| ()).unwrap_err(),
+            vault
+                .save(StoredSecrets {
+                    refresh_token: "rt".to_string().into(),
+                    client_secret: None,
+                })
+                .await
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    err,
+                    SecretStoreError::Timeout {
+                        store: StoreKind::AzureKeyVault,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_stores_a_user_may_name_parse_back() {
+        for kind in StoreKind::USER_CHOICES {
+            assert_eq!(StoreKind::parse_user_choice(kind.as_str()), Some(kind));
+        }
+        assert_eq!(StoreKind::parse_user_choice("environment"), None);
+        assert_eq!(
+            StoreKind::user_choices_text(),
+            "`keyring`, `file` or `azure-key-vault`"
+        );
+    }
+
     #[test]
     fn debug_never_shows_secret_values() {
         let s = StoredSecrets {
