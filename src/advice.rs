@@ -35,7 +35,7 @@ pub const AADSTS: &[Advice] = &[
     advice!(
         [700082],
         "the refresh token expired after 90 days without use",
-        "run `csp authorize` again; in CI, schedule a job that runs at least weekly so the token stays alive"
+        "run `csp authorize` again; in CI, keep the token in Azure Key Vault (CSP_TOKEN_STORE=azure-key-vault) and schedule a job at least weekly, so each run renews it"
     ),
     advice!(
         [70008],

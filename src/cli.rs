@@ -153,6 +153,7 @@ pub enum Command {
 ///   csp authorize --browser
 ///   csp authorize --tenant contoso.onmicrosoft.com --insecure-storage
 ///   printf '%s' "$SECRET" | csp authorize --client-id $APP --client-secret-stdin
+///   CSP_KEY_VAULT_URL=https://contoso-csp.vault.azure.net csp authorize --token-store azure-key-vault
 #[derive(Debug, Clone, Args, Default)]
 #[command(verbatim_doc_comment)]
 pub struct AuthorizeArgs {
@@ -177,6 +178,19 @@ pub struct AuthorizeArgs {
     /// keyring; the profile remembers the choice (same as CSP_TOKEN_STORE=file)
     #[arg(long)]
     pub insecure_storage: bool,
+
+    /// Where to store the sign-in: the OS keyring, a file, or Azure Key Vault (a secret in the
+    /// vault CSP_KEY_VAULT_URL names; for unattended runs, which write the renewed token back);
+    /// the profile remembers it (same as CSP_TOKEN_STORE)
+    #[arg(
+        long,
+        value_name = "STORE",
+        conflicts_with = "insecure_storage",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::secrets::StoreKind::USER_CHOICES.map(crate::secrets::StoreKind::as_str)
+        ),
+    )]
+    pub token_store: Option<String>,
 }
 
 /// Show who is signed in, and prove the sign-in still works

@@ -70,6 +70,24 @@ impl Cloud {
         format!("{}/.default", self.graph_resource())
     }
 
+    /// The DNS suffix of Azure Key Vault's vaults: `https://NAME.<suffix>`.
+    pub fn key_vault_suffix(self) -> &'static str {
+        match self {
+            Cloud::Public => "vault.azure.net",
+            Cloud::Usgov => "vault.usgovcloudapi.net",
+            Cloud::China => "vault.azure.cn",
+        }
+    }
+
+    /// The resource a Key Vault token is issued for (whatever the vault's URL).
+    pub fn key_vault_resource(self) -> String {
+        format!("https://{}", self.key_vault_suffix())
+    }
+
+    pub fn key_vault_scope(self) -> String {
+        format!("{}/.default", self.key_vault_resource())
+    }
+
     pub fn endpoints(self) -> Endpoints {
         let parse = |s: &str| Url::parse(s).expect("built-in endpoint URLs are valid");
         Endpoints {

@@ -50,6 +50,10 @@ pub struct ProfileConfig {
     pub cloud: Option<Cloud>,
     /// Where the refresh token lives; remembered so `--insecure-storage` once is enough.
     pub token_store: Option<StoreKind>,
+    /// The Azure Key Vault that holds the sign-in (`token_store = "azure-key-vault"`).
+    pub key_vault_url: Option<String>,
+    /// The secret in it (default `csp-<profile>`).
+    pub key_vault_secret: Option<String>,
     /// True when the app is a confidential client whose secret is in the token store.
     pub confidential: Option<bool>,
     /// When `csp setup` last created or changed the app (RFC 3339): right after, Microsoft may

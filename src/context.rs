@@ -12,11 +12,20 @@ use crate::graph::Graph;
 use crate::http::{self, ApiClient, RateLimits, Service};
 use crate::io::IoStreams;
 use crate::partner_center::PartnerCenter;
+use crate::secrets::vault::{TagFacts, UnusableStore};
 use crate::secrets::{
-    EnvStore, FileStore, KeyringStore, SecretStore, SecretVault, StoreKind, StoredSecrets,
+    AsyncSecretStore, EnvStore, FileStore, KeyVaultStore, KeyringStore, SecretStore,
+    SecretStoreError, SecretVault, StoreKind, StoredSecrets, VaultError, azure,
 };
 use crate::settings::{Origin, Settings, SignIn, SignInFlags, Sourced};
 use crate::tenant_lookup::TenantLookup;
+
+/// The vault store as the token store sees it, and as status and doctor do (when it could be
+/// built).
+type VaultStores = (Arc<dyn AsyncSecretStore>, Option<Arc<KeyVaultStore>>);
+
+/// Said once per run that redeems `CSP_REFRESH_TOKEN`.
+pub const ENVIRONMENT_TOKEN_WARNING: &str = "the sign-in comes from CSP_REFRESH_TOKEN, which csp cannot renew: Entra rotates the refresh token on every use, but the variable keeps the first one, which stops working about 90 days after it was issued. For unattended runs that stay signed in, keep it in Azure Key Vault (CSP_TOKEN_STORE=azure-key-vault; see docs/ci.md)";
 
 pub struct Context {
     pub settings: Settings,
@@ -25,6 +34,9 @@ pub struct Context {
     injected_store: Option<Arc<dyn SecretStore>>,
     /// The OS keyring, connected once per run.
     keyring: std::sync::OnceLock<Arc<dyn SecretStore>>,
+    /// The Azure Key Vault store, built once per run (`None` inside when it cannot be used as
+    /// configured: its calls then say why).
+    key_vault: std::sync::OnceLock<VaultStores>,
     http: OnceCell<reqwest::Client>,
     provider: OnceCell<Arc<TokenProvider>>,
     /// Shared by every Partner Center call of the run.
@@ -42,6 +54,7 @@ impl Context {
             io,
             injected_store: None,
             keyring: std::sync::OnceLock::new(),
+            key_vault: std::sync::OnceLock::new(),
             http: OnceCell::new(),
             provider: OnceCell::new(),
             limits: Arc::new(RateLimits::partner_center()),
@@ -111,8 +124,95 @@ impl Context {
                 self.keyring
                     .get_or_init(|| Arc::new(KeyringStore::new()) as Arc<dyn SecretStore>),
             ),
+            (None, StoreKind::AzureKeyVault) => {
+                let (store, _) = self.key_vault.get_or_init(|| self.build_key_vault());
+                return SecretVault::remote(Arc::clone(store), self.settings.profile.clone());
+            }
         };
         SecretVault::new(store, self.settings.profile.clone())
+    }
+
+    /// The Azure Key Vault store of this run, once it has been built (`vault`), when it could
+    /// be: status and doctor read what it found.
+    pub fn key_vault_store(&self) -> Option<Arc<KeyVaultStore>> {
+        self.key_vault.get().and_then(|(_, kv)| kv.clone())
+    }
+
+    /// The vault store: the settings' vault and secret, reached with the credential the
+    /// settings chose, built from the environment snapshot, over the run's HTTP client.
+    fn build_key_vault(&self) -> VaultStores {
+        let unusable = |message: String| {
+            let store: Arc<dyn AsyncSecretStore> =
+                Arc::new(UnusableStore::new(StoreKind::AzureKeyVault, move || {
+                    SecretStoreError::Vault(VaultError::Setup(message.clone()))
+                }));
+            (store, None)
+        };
+        let sign_in = self.sign_in();
+        let settings = &sign_in.key_vault;
+        let Some(target) = settings.target() else {
+            let suffix = settings.suffix;
+            let store: Arc<dyn AsyncSecretStore> =
+                Arc::new(UnusableStore::new(StoreKind::AzureKeyVault, move || {
+                    SecretStoreError::Vault(VaultError::NoVault { suffix })
+                }));
+            return (store, None);
+        };
+        let http = match self.http() {
+            Ok(h) => h,
+            Err(e) => return unusable(e.to_string()),
+        };
+        let kind = settings.credential.value;
+        let credential = match azure::build(
+            kind,
+            &self.settings.azure,
+            self.settings.cloud,
+            http.clone(),
+        ) {
+            Ok(c) => c,
+            Err(e) => return unusable(e.to_string()),
+        };
+        let profile = self.settings.profile_config();
+        let facts = TagFacts {
+            client_id: sign_in.client_id.as_ref().map(|c| c.value.clone()),
+            tenant_id: self
+                .settings
+                .env_sign_in
+                .tenant
+                .clone()
+                .or(profile.tenant_id)
+                .filter(|t| crate::ids::parse_guid(t).is_some()),
+        };
+        tracing::debug!(
+            "Azure Key Vault store: secret {} in {}, {} credential ({})",
+            target.secret,
+            target.url,
+            kind,
+            settings.credential_reason
+        );
+        let store = Arc::new(KeyVaultStore::new(
+            target,
+            credential,
+            kind.as_str(),
+            facts,
+            http,
+            self.settings.http.clone(),
+        ));
+        (Arc::clone(&store) as Arc<dyn AsyncSecretStore>, Some(store))
+    }
+
+    /// The error for a sign-in that is not there (exit 4): for the vault, which secret is
+    /// missing where.
+    pub fn not_signed_in(&self, sign_in: &SignIn) -> CliError {
+        if sign_in.store.value == StoreKind::AzureKeyVault
+            && let Some(kv) = self.key_vault_store()
+        {
+            return SecretStoreError::Vault(kv.not_found()).into();
+        }
+        AuthError::NotSignedIn {
+            profile: self.settings.profile.clone(),
+        }
+        .into()
     }
 
     /// The run's one HTTP client (no redirects), shared by every service.
@@ -142,11 +242,12 @@ impl Context {
                 }
                 let client_id = sign_in.client_id.clone().ok_or(AuthError::NoClientId)?;
                 let vault = self.vault(sign_in.store.value);
-                let secrets = vault
-                    .load()
-                    .await?
-                    .filter(StoredSecrets::signed_in)
-                    .ok_or_else(not_signed_in)?;
+                let Some(secrets) = vault.load().await?.filter(StoredSecrets::signed_in) else {
+                    return Err(self.not_signed_in(&sign_in));
+                };
+                if sign_in.store.value == StoreKind::Environment {
+                    self.warn(ENVIRONMENT_TOKEN_WARNING);
+                }
                 let client_secret = sign_in
                     .client_secret_or(secrets.client_secret.as_ref())
                     .map(|s| s.value);
@@ -293,14 +394,27 @@ impl Context {
     }
 
     /// End-of-run housekeeping, also after a failure or Ctrl-C: writes back the newest rotated
-    /// refresh token. A failure here only warns: the previous token stays valid.
+    /// refresh token. A failure here only warns: the previous token stays valid, and the run's
+    /// own result stands.
     pub async fn finish(&self) {
-        if let Some(provider) = self.provider.get()
-            && let Err(e) = provider.persist().await
-        {
-            self.warn(&format!(
-                "could not save the renewed refresh token ({e}); the previous one stays valid"
-            ));
+        let Some(provider) = self.provider.get() else {
+            return;
+        };
+        if let Err(e) = provider.persist().await {
+            let err = CliError::from(e);
+            let mut message = if provider.store_kind() == StoreKind::AzureKeyVault {
+                format!(
+                    "could not write the renewed refresh token back to Azure Key Vault ({err}); the vault keeps the older token, which stays valid, and the next run tries again"
+                )
+            } else {
+                format!(
+                    "could not save the renewed refresh token ({err}); the previous one stays valid"
+                )
+            };
+            if let Some(hint) = err.hint() {
+                message.push_str(&format!("\nhint: {hint}"));
+            }
+            self.warn(&message);
         }
     }
 }

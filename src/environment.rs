@@ -40,6 +40,11 @@ impl Environment {
             .filter(|v| !v.is_empty())
     }
 
+    /// Every variable, in name order (what a child process such as the Azure CLI is given).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.vars.insert(name.into(), value.into());
     }

@@ -10,7 +10,7 @@ use crate::failure::{Failure, FailureCode};
 use crate::http::{ApiError, HttpSetupError, RemoteError, Service};
 use crate::mapping::MappingError;
 use crate::output::sanitize;
-use crate::secrets::{SecretStoreError, StoreKind};
+use crate::secrets::{SecretStoreError, StoreKind, VaultError};
 use crate::settings::SettingsError;
 use crate::tenant_lookup::LookupError;
 
@@ -160,6 +160,7 @@ impl CliError {
             CliError::Config(_) => ExitCode::Usage,
             CliError::Auth(e) => CliError::auth_exit(e),
             CliError::Store(SecretStoreError::Corrupt { .. }) => ExitCode::Usage,
+            CliError::Store(SecretStoreError::Vault(e)) => vault_exit(e),
             CliError::Store(_) | CliError::HttpSetup(_) | CliError::Io { .. } => ExitCode::Failure,
             CliError::Remote(RemoteError::Auth(e)) => CliError::auth_exit(e),
             CliError::Remote(RemoteError::Api(e)) | CliError::Lookup(LookupError::Api(e)) => {
@@ -205,6 +206,11 @@ impl CliError {
                 SecretStoreError::Corrupt { .. } => {
                     Some("fix the file, or delete it and run `csp authorize` again".into())
                 }
+                SecretStoreError::Vault(e) => vault_hint(e),
+                SecretStoreError::Timeout {
+                    store: StoreKind::AzureKeyVault,
+                    ..
+                } => Some("check the network path to the vault (and any proxy), and that the Azure credential answers (`az account get-access-token` for the Azure CLI)".into()),
                 _ => None,
             },
             CliError::HttpSetup(_) | CliError::Io { .. } => None,
@@ -250,6 +256,56 @@ impl CliError {
         }
         lines
     }
+}
+
+/// A missing vault setting is a usage error; a missing secret means nothing is signed in there.
+fn vault_exit(e: &VaultError) -> ExitCode {
+    match e {
+        VaultError::NoVault { .. } | VaultError::Setup(_) => ExitCode::Usage,
+        VaultError::NotFound { .. } => ExitCode::NotSignedIn,
+        _ => ExitCode::Failure,
+    }
+}
+
+/// What fixes a vault's refusal: the permission or role it lacks, the network rule, the
+/// deleted secret's recovery, or the sign-in to store.
+fn vault_hint(e: &VaultError) -> Option<String> {
+    Some(match e {
+        VaultError::NoVault { .. } => "or run `csp authorize --token-store azure-key-vault` with it set, and the profile remembers it".into(),
+        VaultError::Setup(_) => "set the variables the credential needs, or choose another with CSP_KEY_VAULT_CREDENTIAL (azure-cli, managed-identity, workload-identity, client-secret)".into(),
+        VaultError::Credential { credential, .. } => match credential.as_str() {
+            "azure-cli" => "sign the Azure CLI in (`az login`; in GitHub Actions, the azure/login step) or choose another credential with CSP_KEY_VAULT_CREDENTIAL".into(),
+            "managed-identity" => "run csp on an Azure resource with a managed identity (Automation, Functions, a VM), set AZURE_CLIENT_ID for a user-assigned one, or choose another credential with CSP_KEY_VAULT_CREDENTIAL".into(),
+            _ => "check AZURE_CLIENT_ID, AZURE_TENANT_ID and the secret or federated token, or choose another credential with CSP_KEY_VAULT_CREDENTIAL".into(),
+        },
+        VaultError::Unauthorized { .. } => "the vault did not accept the token: is the credential signed in to the vault's own tenant (`az account show`), and is CSP_KEY_VAULT_URL the right vault in the right cloud?".into(),
+        VaultError::Forbidden { operation, .. } => format!(
+            "give that identity the secrets {} permission in the vault's access policy, or the \"{}\" role on the vault (Azure RBAC); csp reads the secret on every run and writes a new version when the token rotates, so it needs get and set",
+            operation.permission(),
+            operation.role()
+        ),
+        VaultError::Firewall { .. } => "allow this machine's address in the vault's networking settings (`az keyvault network-rule add`), or run csp from a network the vault allows".into(),
+        VaultError::Disabled { vault, secret } => format!(
+            "enable it: `az keyvault secret set-attributes --vault-name {} --name {secret} --enabled true`",
+            vault_name(vault)
+        ),
+        VaultError::NotFound { .. } => "store a sign-in there with `csp authorize --token-store azure-key-vault`, or point CSP_KEY_VAULT_SECRET at the secret that holds the refresh token".into(),
+        VaultError::SoftDeleted { vault, secret } => format!(
+            "recover it (`az keyvault secret recover --vault-name {0} --name {secret}`) or purge it (`az keyvault secret purge --vault-name {0} --name {secret}`), or use another name with CSP_KEY_VAULT_SECRET",
+            vault_name(vault)
+        ),
+        VaultError::Api(e) => return api_hint(e),
+    })
+}
+
+/// `contoso` of `https://contoso.vault.azure.net`.
+fn vault_name(url: &str) -> String {
+    url.trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split(['.', '/', ':'])
+        .next()
+        .unwrap_or(url)
+        .to_string()
 }
 
 /// Advice for the Partner Center and Graph errors partners meet (Partner Center's error-codes page).

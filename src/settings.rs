@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use url::Url;
 
 use crate::auth::AuthError;
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -16,6 +17,8 @@ use crate::environment::Environment;
 use crate::http::HttpOptions;
 use crate::ids::{self, TenantRef};
 use crate::secrets::StoreKind;
+use crate::secrets::azure::{self, AzureEnv, CredentialKind};
+use crate::secrets::vault::{self, VaultTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -23,8 +26,17 @@ pub enum SettingsError {
     InvalidProfile(String),
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
-    #[error("CSP_TOKEN_STORE must be `keyring` or `file`, not {0:?}")]
-    InvalidTokenStore(String),
+    #[error("{name} must be {}, not {value:?}", StoreKind::user_choices_text())]
+    InvalidTokenStore { name: &'static str, value: String },
+    #[error(
+        "{name} must be a Key Vault secret name (1-127 letters, digits and '-'), not {value:?}"
+    )]
+    InvalidSecretName { name: &'static str, value: String },
+    #[error(
+        "CSP_KEY_VAULT_CREDENTIAL must be {}, not {value:?}",
+        CredentialKind::choices_text()
+    )]
+    InvalidCredential { value: String },
     #[error("{name} is not a valid application (client) id: {value:?}")]
     InvalidClientId { name: &'static str, value: String },
     #[error(
@@ -69,6 +81,10 @@ pub struct Settings {
     /// `CSP_TOKEN_STORE`, when set.
     pub store_choice: Option<StoreKind>,
     pub env_sign_in: EnvSignIn,
+    /// The Azure Key Vault store's settings (`CSP_KEY_VAULT_*`, then the profile).
+    pub key_vault: KeyVaultSettings,
+    /// What Azure's credentials may read, from the environment snapshot.
+    pub azure: AzureEnv,
     /// Timeouts and limits of API calls (`CSP_HTTP_TIMEOUT`, `CSP_CONNECT_TIMEOUT`).
     pub http: HttpOptions,
     /// config.toml as read at start-up.
@@ -117,11 +133,10 @@ impl Settings {
         let endpoints = endpoints_for(cloud, env)?;
         let store_choice = match env.get("CSP_TOKEN_STORE") {
             None => None,
-            Some(v) => Some(
-                StoreKind::parse_user_choice(v)
-                    .ok_or_else(|| SettingsError::InvalidTokenStore(v.to_string()))?,
-            ),
+            Some(v) => Some(parse_store("CSP_TOKEN_STORE", v)?),
         };
+        let azure = azure_env(env);
+        let key_vault = key_vault_settings(&profile, cloud, env, &remembered, &azure)?;
         let env_sign_in = EnvSignIn {
             client_id: match env.get("CSP_CLIENT_ID") {
                 None => None,
@@ -165,6 +180,8 @@ impl Settings {
                 || env.get("TERM") == Some("dumb")),
             store_choice,
             env_sign_in,
+            key_vault,
+            azure,
             http: http_options(env)?,
             config,
             config_problem,
@@ -193,6 +210,160 @@ impl Settings {
             .profile(&self.profile)
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// `keyring`, `file` or `azure-key-vault`, as a user names a store.
+pub fn parse_store(name: &'static str, value: &str) -> Result<StoreKind, SettingsError> {
+    StoreKind::parse_user_choice(value).ok_or_else(|| SettingsError::InvalidTokenStore {
+        name,
+        value: value.to_string(),
+    })
+}
+
+/// Where the Azure Key Vault store keeps the sign-in and how it reaches the vault, each with
+/// one precedence: the environment, then the profile in config.toml, then the default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyVaultSettings {
+    /// `CSP_KEY_VAULT_URL`, `key_vault_url`; none by default.
+    pub url: Option<Sourced<Url>>,
+    /// `CSP_KEY_VAULT_SECRET`, `key_vault_secret`, `csp-<profile>`.
+    pub secret: Sourced<String>,
+    /// `CSP_KEY_VAULT_CREDENTIAL`, else what the environment holds (never remembered: a
+    /// workstation and a CI job reach the same vault differently).
+    pub credential: Sourced<CredentialKind>,
+    /// Why that credential, in words (`AZURE_FEDERATED_TOKEN_FILE`, `az on PATH`, …).
+    pub credential_reason: &'static str,
+    /// The resource scope of vault tokens in the cloud (`https://vault.azure.net/.default`).
+    pub scope: String,
+    /// The cloud's vault suffix, for messages.
+    pub suffix: &'static str,
+}
+
+impl KeyVaultSettings {
+    /// The vault and secret, when a vault is set.
+    pub fn target(&self) -> Option<VaultTarget> {
+        Some(VaultTarget {
+            url: self.url.as_ref()?.value.clone(),
+            secret: self.secret.value.clone(),
+            scope: self.scope.clone(),
+        })
+    }
+}
+
+/// A vault URL, or a bare vault name (`contoso-csp` → `https://contoso-csp.vault.azure.net`).
+fn parse_vault_url(name: &'static str, value: &str, cloud: Cloud) -> Result<Url, EndpointError> {
+    let value = value.trim();
+    let bare = (3..=24).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if bare {
+        return cloud::parse_endpoint(
+            name,
+            &format!("https://{value}.{}", cloud.key_vault_suffix()),
+        );
+    }
+    cloud::parse_endpoint(name, value)
+}
+
+fn key_vault_settings(
+    profile_name: &str,
+    cloud: Cloud,
+    env: &Environment,
+    profile: &ProfileConfig,
+    azure: &AzureEnv,
+) -> Result<KeyVaultSettings, SettingsError> {
+    let url = match (env.get("CSP_KEY_VAULT_URL"), &profile.key_vault_url) {
+        (Some(v), _) => Some(Sourced::new(
+            parse_vault_url("CSP_KEY_VAULT_URL", v, cloud)?,
+            Origin::Environment("CSP_KEY_VAULT_URL"),
+        )),
+        (None, Some(v)) => Some(Sourced::new(
+            parse_vault_url("key_vault_url", v, cloud)?,
+            Origin::Profile("key_vault_url"),
+        )),
+        (None, None) => None,
+    };
+    let secret_name = |name: &'static str, v: &str| {
+        let v = v.trim();
+        if vault::valid_secret_name(v) {
+            Ok(v.to_string())
+        } else {
+            Err(SettingsError::InvalidSecretName {
+                name,
+                value: v.to_string(),
+            })
+        }
+    };
+    let secret = match (env.get("CSP_KEY_VAULT_SECRET"), &profile.key_vault_secret) {
+        (Some(v), _) => Sourced::new(
+            secret_name("CSP_KEY_VAULT_SECRET", v)?,
+            Origin::Environment("CSP_KEY_VAULT_SECRET"),
+        ),
+        (None, Some(v)) => Sourced::new(
+            secret_name("key_vault_secret", v)?,
+            Origin::Profile("key_vault_secret"),
+        ),
+        (None, None) => Sourced::new(vault::default_secret_name(profile_name), Origin::Default),
+    };
+    let (credential, credential_reason) = match env.get("CSP_KEY_VAULT_CREDENTIAL") {
+        Some(v) => (
+            Sourced::new(
+                CredentialKind::parse(v).ok_or_else(|| SettingsError::InvalidCredential {
+                    value: v.to_string(),
+                })?,
+                Origin::Environment("CSP_KEY_VAULT_CREDENTIAL"),
+            ),
+            "CSP_KEY_VAULT_CREDENTIAL",
+        ),
+        None => {
+            let (kind, why) = azure.choose();
+            let origin = if why.starts_with(|c: char| c.is_ascii_uppercase()) {
+                Origin::Environment(why)
+            } else {
+                Origin::Default
+            };
+            (Sourced::new(kind, origin), why)
+        }
+    };
+    Ok(KeyVaultSettings {
+        url,
+        secret,
+        credential,
+        credential_reason,
+        scope: cloud.key_vault_scope(),
+        suffix: cloud.key_vault_suffix(),
+    })
+}
+
+/// The variables Azure's credentials read, from the snapshot. `CSP_*` variables (which hold the
+/// partner's secrets) are not handed to the Azure CLI.
+fn azure_env(env: &Environment) -> AzureEnv {
+    let authority = env
+        .get("AZURE_AUTHORITY_HOST")
+        .map(|v| cloud::parse_endpoint("AZURE_AUTHORITY_HOST", v));
+    AzureEnv {
+        client_id: env.get("AZURE_CLIENT_ID").map(str::to_string),
+        tenant_id: env.get("AZURE_TENANT_ID").map(str::to_string),
+        client_secret: env
+            .get("AZURE_CLIENT_SECRET")
+            .map(|s| SecretString::from(s.to_string())),
+        federated_token_file: env.get("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+        authority_problem: authority
+            .as_ref()
+            .and_then(|r| r.as_ref().err())
+            .map(ToString::to_string),
+        authority_host: authority.and_then(Result::ok),
+        managed_identity_endpoint: ["IDENTITY_ENDPOINT", "MSI_ENDPOINT"]
+            .into_iter()
+            .find(|v| env.get(v).is_some()),
+        az_on_path: env.get("PATH").and_then(|p| azure::find_on_path(p, "az")),
+        child_env: env
+            .iter()
+            .filter(|(k, _)| !k.starts_with("CSP_"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -266,6 +437,8 @@ pub struct SignIn {
     pub signed_in_with: Option<String>,
     /// config.toml records that the profile keeps something in its token store.
     pub recorded: bool,
+    /// Where the Azure Key Vault store keeps the sign-in (used when `store` is that store).
+    pub key_vault: KeyVaultSettings,
 }
 
 impl SignIn {
@@ -377,6 +550,7 @@ impl Settings {
             store,
             signed_in_with,
             recorded: profile.token_store.is_some(),
+            key_vault: self.key_vault.clone(),
         })
     }
 }
@@ -539,7 +713,7 @@ mod tests {
         ));
         assert!(matches!(
             resolve(GlobalArgs::default(), &[("CSP_TOKEN_STORE", "plaintext")]),
-            Err(SettingsError::InvalidTokenStore(_))
+            Err(SettingsError::InvalidTokenStore { .. })
         ));
         assert!(matches!(
             resolve(GlobalArgs::default(), &[("CSP_CLIENT_ID", "abc")]),
@@ -748,6 +922,7 @@ mod tests {
     fn the_store_comes_from_the_flag_then_the_environment_then_the_profile_then_the_keyring() {
         let profile = "[profiles.default]\ntoken_store = \"keyring\"\n";
         let file_flag = Some((StoreKind::File, "--insecure-storage"));
+        let vault_flag = Some((StoreKind::AzureKeyVault, "--token-store"));
         type StoreRow = (
             Option<(StoreKind, &'static str)>,
             &'static [(&'static str, &'static str)],
@@ -755,7 +930,28 @@ mod tests {
             StoreKind,
             Origin,
         );
-        let rows: [StoreRow; 6] = [
+        let rows: [StoreRow; 9] = [
+            (
+                vault_flag,
+                &[("CSP_TOKEN_STORE", "file")],
+                profile,
+                StoreKind::AzureKeyVault,
+                Origin::Flag("--token-store"),
+            ),
+            (
+                None,
+                &[("CSP_TOKEN_STORE", "Azure-Key-Vault")],
+                profile,
+                StoreKind::AzureKeyVault,
+                Origin::Environment("CSP_TOKEN_STORE"),
+            ),
+            (
+                None,
+                &[],
+                "[profiles.default]\ntoken_store = \"azure-key-vault\"\n",
+                StoreKind::AzureKeyVault,
+                Origin::Profile("token_store"),
+            ),
             (
                 file_flag,
                 &[("CSP_TOKEN_STORE", "keyring")],
@@ -882,6 +1078,189 @@ mod tests {
                 .signed_in_with
                 .as_deref(),
             Some(PROFILE_APP)
+        );
+    }
+
+    #[test]
+    fn the_vault_comes_from_the_environment_then_the_profile() {
+        let profile = "[profiles.default]\nkey_vault_url = \"https://from-profile.vault.azure.net\"\nkey_vault_secret = \"csp-remembered\"\n";
+        type VaultRow = (
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            Option<(&'static str, Origin)>,
+            (&'static str, Origin),
+        );
+        let rows: [VaultRow; 5] = [
+            (
+                &[
+                    ("CSP_KEY_VAULT_URL", "https://from-env.vault.azure.net"),
+                    ("CSP_KEY_VAULT_SECRET", "csp-env"),
+                ],
+                profile,
+                Some((
+                    "https://from-env.vault.azure.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-env", Origin::Environment("CSP_KEY_VAULT_SECRET")),
+            ),
+            (
+                &[],
+                profile,
+                Some((
+                    "https://from-profile.vault.azure.net/",
+                    Origin::Profile("key_vault_url"),
+                )),
+                ("csp-remembered", Origin::Profile("key_vault_secret")),
+            ),
+            (&[], "", None, ("csp-default", Origin::Default)),
+            // A bare vault name takes the cloud's suffix.
+            (
+                &[("CSP_KEY_VAULT_URL", "contoso-csp")],
+                "",
+                Some((
+                    "https://contoso-csp.vault.azure.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-default", Origin::Default),
+            ),
+            (
+                &[("CSP_KEY_VAULT_URL", "contoso-csp")],
+                "[profiles.default]\ncloud = \"usgov\"\n",
+                Some((
+                    "https://contoso-csp.vault.usgovcloudapi.net/",
+                    Origin::Environment("CSP_KEY_VAULT_URL"),
+                )),
+                ("csp-default", Origin::Default),
+            ),
+        ];
+        for (env, toml, url, secret) in rows {
+            let kv = with_config(toml, env)
+                .sign_in(&SignInFlags::default())
+                .unwrap()
+                .key_vault;
+            assert_eq!(
+                kv.url.map(|u| (u.value.to_string(), u.origin)),
+                url.map(|(u, o)| (u.to_string(), o)),
+                "{env:?} {toml}"
+            );
+            assert_eq!((kv.secret.value.as_str(), kv.secret.origin), secret);
+        }
+        // The scope names the cloud's vault resource, whatever the URL.
+        let kv = with_config("[profiles.default]\ncloud = \"china\"\n", &[]).key_vault;
+        assert_eq!(kv.scope, "https://vault.azure.cn/.default");
+        // A profile's name becomes a valid secret name.
+        let dir = tempfile::tempdir().unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            profile: Some("acme_prod.2".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &Environment::default()).unwrap();
+        assert_eq!(s.key_vault.secret.value, "csp-acme-prod-2");
+    }
+
+    #[test]
+    fn bad_vault_settings_are_usage_errors() {
+        for (var, value) in [
+            ("CSP_KEY_VAULT_URL", "http://vault.example.com"),
+            ("CSP_KEY_VAULT_URL", "not a url"),
+            ("CSP_KEY_VAULT_SECRET", "csp_default"),
+            ("CSP_KEY_VAULT_SECRET", &"a".repeat(128)),
+            ("CSP_KEY_VAULT_CREDENTIAL", "default"),
+        ] {
+            assert!(
+                resolve(GlobalArgs::default(), &[(var, value)]).is_err(),
+                "{var}={value}"
+            );
+        }
+        let s = resolve(
+            GlobalArgs::default(),
+            &[("CSP_KEY_VAULT_URL", "http://127.0.0.1:8200")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.key_vault.url.unwrap().value.as_str(),
+            "http://127.0.0.1:8200/"
+        );
+        assert!(matches!(
+            with_config_result("[profiles.default]\nkey_vault_secret = \"no_underscores\"\n"),
+            Err(SettingsError::InvalidSecretName {
+                name: "key_vault_secret",
+                ..
+            })
+        ));
+    }
+
+    fn with_config_result(toml: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), toml).unwrap();
+        let args = GlobalArgs {
+            config_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        Settings::resolve(&args, &Environment::default())
+    }
+
+    #[test]
+    fn the_vault_credential_comes_from_the_variable_then_what_the_environment_holds() {
+        type CredRow = (
+            &'static [(&'static str, &'static str)],
+            CredentialKind,
+            Origin,
+        );
+        let rows: [CredRow; 5] = [
+            (
+                &[
+                    ("CSP_KEY_VAULT_CREDENTIAL", "azure-cli"),
+                    ("AZURE_CLIENT_SECRET", "s"),
+                ],
+                CredentialKind::AzureCli,
+                Origin::Environment("CSP_KEY_VAULT_CREDENTIAL"),
+            ),
+            (
+                &[
+                    ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+                    ("AZURE_CLIENT_SECRET", "s"),
+                ],
+                CredentialKind::WorkloadIdentity,
+                Origin::Environment("AZURE_FEDERATED_TOKEN_FILE"),
+            ),
+            (
+                &[
+                    ("AZURE_CLIENT_SECRET", "s"),
+                    ("IDENTITY_ENDPOINT", "http://x"),
+                ],
+                CredentialKind::ClientSecret,
+                Origin::Environment("AZURE_CLIENT_SECRET"),
+            ),
+            (
+                &[("IDENTITY_ENDPOINT", "http://127.0.0.1:41000/msi/token")],
+                CredentialKind::ManagedIdentity,
+                Origin::Environment("IDENTITY_ENDPOINT"),
+            ),
+            (
+                &[("PATH", "/nonexistent")],
+                CredentialKind::ManagedIdentity,
+                Origin::Default,
+            ),
+        ];
+        for (env, kind, origin) in rows {
+            let s = resolve(GlobalArgs::default(), env).unwrap();
+            assert_eq!(
+                (s.key_vault.credential.value, s.key_vault.credential.origin),
+                (kind, origin),
+                "{env:?}"
+            );
+        }
+        // The Azure CLI's child environment is the snapshot without csp's own variables.
+        let s = resolve(
+            GlobalArgs::default(),
+            &[("CSP_REFRESH_TOKEN", "rt"), ("HOME", "/home/ci")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.azure.child_env,
+            vec![("HOME".to_string(), "/home/ci".to_string())]
         );
     }
 

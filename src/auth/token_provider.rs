@@ -85,6 +85,11 @@ impl TokenProvider {
         }
     }
 
+    /// The kind of store the rotated token is written back to.
+    pub fn store_kind(&self) -> crate::secrets::StoreKind {
+        self.vault.kind()
+    }
+
     pub fn home_tenant(&self) -> &str {
         &self.home_tenant
     }

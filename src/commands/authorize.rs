@@ -72,13 +72,20 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    let flag_store = match &args.token_store {
+        Some(name) => Some((
+            crate::settings::parse_store("--token-store", name)?,
+            "--token-store",
+        )),
+        None => args
+            .insecure_storage
+            .then_some((StoreKind::File, "--insecure-storage")),
+    };
     let sign_in = settings.sign_in(&SignInFlags {
         client_id: args.client_id.clone(),
         tenant: args.tenant.clone(),
         client_secret: stdin_secret.clone(),
-        store: args
-            .insecure_storage
-            .then_some((StoreKind::File, "--insecure-storage")),
+        store: flag_store,
     })?;
     let client_id = sign_in
         .client_id
@@ -159,6 +166,16 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         Some(u) => update.set.push(("user", u.clone())),
         None => update.remove.push("user"),
     }
+    if kind == StoreKind::AzureKeyVault
+        && let Some(target) = sign_in.key_vault.target()
+    {
+        // Non-secret facts: the next run finds the vault without CSP_KEY_VAULT_URL.
+        update.set.push((
+            "key_vault_url",
+            target.url.as_str().trim_end_matches('/').to_string(),
+        ));
+        update.set.push(("key_vault_secret", target.secret.clone()));
+    }
     config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     if kind == StoreKind::File {
         // Say why only when someone chose it: a flag or CSP_TOKEN_STORE (the sandbox, say).
@@ -170,6 +187,16 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         ctx.note(&format!(
             "Sign-in stored in {} (mode 0600){why}; the profile will keep using this file.",
             settings.credentials_path().display()
+        ));
+    }
+    if let Some(store) = ctx
+        .key_vault_store()
+        .filter(|_| kind == StoreKind::AzureKeyVault)
+    {
+        ctx.note(&format!(
+            "Sign-in stored in Azure Key Vault {}, secret {}; every run that redeems it writes the renewed token back as a new version.",
+            store.vault(),
+            store.target().secret
         ));
     }
 

@@ -175,6 +175,7 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), CliError> {
     for step in onboarding {
         run_step(ctx, args, &settings, step, json, &mut tally).await?;
     }
+    unattended_run(ctx, args, &settings, &sim, json, &mut tally).await?;
     sim.save();
     if json {
         ctx.io
@@ -364,6 +365,44 @@ fn map(customer: &str, domain: &str) -> Command {
         domain: Some(domain.into()),
         replace: false,
     })
+}
+
+/// The unattended run CI does: the sign-in stored in (the simulated) Azure Key Vault, then a
+/// later run that redeems it and writes the renewed refresh token back as a new version.
+async fn unattended_run(
+    ctx: &Context,
+    args: &DemoArgs,
+    settings: &Settings,
+    sim: &crate::sandbox::Simulator,
+    json: bool,
+    tally: &mut Tally,
+) -> Result<(), CliError> {
+    let mut vault_settings = settings.clone();
+    sim.use_key_vault(&mut vault_settings);
+    let secret = vault_settings.key_vault.secret.value.clone();
+    let steps = [
+        Step::new(
+            "Unattended runs (CI): keep the sign-in in Azure Key Vault (here the simulator's), reached with an Azure credential",
+            "CSP_KEY_VAULT_URL=… csp authorize --token-store azure-key-vault",
+            Command::Authorize(AuthorizeArgs {
+                token_store: Some("azure-key-vault".into()),
+                ..AuthorizeArgs::default()
+            }),
+        ),
+        Step::new(
+            "A later scheduled run redeems the refresh token; the renewed one is written back to the vault",
+            "CSP_TOKEN_STORE=azure-key-vault csp status",
+            Command::Status(crate::cli::StatusArgs::default()),
+        ),
+    ];
+    for step in steps {
+        run_step(ctx, args, &vault_settings, step, json, tally).await?;
+        let versions = sim.world().key_vault.versions(&secret);
+        ctx.note(&format!(
+            "  (the vault now holds {versions} version(s) of secret {secret}; the newest is the current refresh token)"
+        ));
+    }
+    Ok(())
 }
 
 fn map_sub(sub: MapCommand) -> MapArgs {

@@ -91,6 +91,9 @@ impl Render for DoctorReport {
 
 pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<(), CliError> {
     let mut checks = vec![check_files(ctx), check_store(ctx).await];
+    if ctx.sign_in().store.value == StoreKind::AzureKeyVault {
+        checks.push(check_renewal(ctx));
+    }
     let sign_in = check_sign_in(ctx).await;
     let grant = sign_in.1.clone();
     checks.push(sign_in.0);
@@ -158,11 +161,13 @@ async fn check_store(ctx: &Context) -> Check {
     let kind = ctx.sign_in().store.value;
     match kind {
         StoreKind::Environment => {
-            return pass(
+            return warn(
                 "token_store",
-                "the sign-in comes from CSP_REFRESH_TOKEN; nothing is stored",
+                "the sign-in comes from CSP_REFRESH_TOKEN, which csp cannot renew: it stops working about 90 days after it was issued",
+                Some("keep the refresh token in Azure Key Vault instead (CSP_TOKEN_STORE=azure-key-vault), where every run writes the renewed one back; see docs/ci.md".into()),
             );
         }
+        StoreKind::AzureKeyVault => return check_key_vault(ctx).await,
         StoreKind::File => {
             let path = ctx.settings.credentials_path();
             if files::is_too_open(&path) {
@@ -195,6 +200,88 @@ async fn check_store(ctx: &Context) -> Check {
             )
         }
     }
+}
+
+/// The vault: reachable with which credential, the secret readable and writable.
+async fn check_key_vault(ctx: &Context) -> Check {
+    let kv = ctx.sign_in().key_vault;
+    let how = format!(
+        "the {} credential (chosen by {})",
+        kv.credential.value, kv.credential_reason
+    );
+    if let Err(e) = ctx.vault(StoreKind::AzureKeyVault).check_writable().await {
+        let err = CliError::from(e);
+        return fail(
+            "token_store",
+            format!("{err} [with {how}]"),
+            err.hint().unwrap_or_default(),
+        );
+    }
+    let Some(store) = ctx.key_vault_store() else {
+        return warn("token_store", "the vault store was not built", None);
+    };
+    let vault = store.vault();
+    let secret = &store.target().secret;
+    match store.last_read() {
+        Some(facts) => pass(
+            "token_store",
+            format!(
+                "Azure Key Vault {vault} reached with {how}; secret {secret} can be read and written{}",
+                facts
+                    .version
+                    .map(|v| format!(" (version {v})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        None => warn(
+            "token_store",
+            format!(
+                "Azure Key Vault {vault} reached with {how}, but secret {secret} does not exist yet, so writing it is untested"
+            ),
+            Some("run `csp authorize --token-store azure-key-vault` to store a sign-in there (it needs the secrets get and set permissions)".into()),
+        ),
+    }
+}
+
+/// Days after which a refresh token left unused would expire (Entra's inactivity window),
+/// and the age of the last renewal that warns before that.
+const INACTIVITY_DAYS: i64 = 90;
+const RENEWAL_WARN_DAYS: i64 = 30;
+
+/// When the vault's refresh token was last renewed: a token not renewed for long is close to
+/// expiring unused.
+fn check_renewal(ctx: &Context) -> Check {
+    let Some(renewed) = ctx
+        .key_vault_store()
+        .and_then(|s| s.last_read())
+        .and_then(|f| f.renewed_at)
+    else {
+        return warn(
+            "token_renewal",
+            "not checked: nothing was read from the vault",
+            None,
+        );
+    };
+    let age = chrono::DateTime::parse_from_rfc3339(&renewed)
+        .map(|t| chrono::Utc::now().signed_duration_since(t).num_days())
+        .unwrap_or(0);
+    if age > RENEWAL_WARN_DAYS {
+        return warn(
+            "token_renewal",
+            format!(
+                "the refresh token was last renewed {renewed} ({age} days ago); unused for {INACTIVITY_DAYS} days, it expires"
+            ),
+            Some(
+                "run csp against the vault at least weekly (a scheduled CI job: docs/ci.md)".into(),
+            ),
+        );
+    }
+    pass(
+        "token_renewal",
+        format!(
+            "the refresh token was last renewed {renewed}; every run that redeems it writes the renewed one back"
+        ),
+    )
 }
 
 /// The sign-in check, and the Partner Center token it obtained.

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::auth::AuthError;
 use crate::cli::StatusArgs;
 use crate::cloud::Cloud;
 use crate::context::Context;
@@ -23,6 +22,9 @@ pub struct StatusReport {
     pub signed_in: bool,
     pub mfa: Option<bool>,
     pub access_token_expires_at: Option<String>,
+    /// When the stored refresh token was last renewed (written back after rotation); known for
+    /// the Azure Key Vault store.
+    pub token_renewed_at: Option<String>,
 }
 
 impl Render for StatusReport {
@@ -38,6 +40,7 @@ impl Render for StatusReport {
                 "signedIn",
                 "mfa",
                 "accessTokenExpiresAt",
+                "tokenRenewedAt",
             ],
             vec![vec![
                 self.profile.clone(),
@@ -49,6 +52,7 @@ impl Render for StatusReport {
                 super::yes_no(Some(self.signed_in)),
                 super::yes_no(self.mfa),
                 or_dash(&self.access_token_expires_at),
+                or_dash(&self.token_renewed_at),
             ]],
         )
     }
@@ -72,18 +76,21 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<(), CliError> {
         signed_in: false,
         mfa: None,
         access_token_expires_at: None,
+        token_renewed_at: None,
     };
     if kind == StoreKind::Environment {
         // The environment's sign-in is not the profile's stored user.
         report.user = None;
         report.tenant_id = settings.env_sign_in.tenant.clone().or(report.tenant_id);
     }
-    if ctx.stored_sign_in(&sign_in).await?.is_none() {
+    let stored = ctx.stored_sign_in(&sign_in).await?;
+    report.token_renewed_at = ctx
+        .key_vault_store()
+        .and_then(|s| s.last_read())
+        .and_then(|f| f.renewed_at);
+    if stored.is_none() {
         super::emit(ctx, &report)?;
-        return Err(AuthError::NotSignedIn {
-            profile: settings.profile.clone(),
-        }
-        .into());
+        return Err(ctx.not_signed_in(&sign_in));
     }
     if let Some(mismatch) = sign_in.mismatch() {
         super::emit(ctx, &report)?;

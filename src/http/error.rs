@@ -15,6 +15,8 @@ pub enum Service {
     Graph,
     /// Entra's anonymous OpenID metadata (domain → tenant).
     Discovery,
+    /// Azure Key Vault, the token store for unattended runs.
+    KeyVault,
 }
 
 impl fmt::Display for Service {
@@ -23,6 +25,7 @@ impl fmt::Display for Service {
             Service::PartnerCenter => "Partner Center",
             Service::Graph => "Microsoft Graph",
             Service::Discovery => "Microsoft Entra",
+            Service::KeyVault => "Azure Key Vault",
         })
     }
 }
@@ -194,6 +197,8 @@ struct GraphError {
 struct GraphInner {
     #[serde(rename = "request-id")]
     request_id: Option<String>,
+    /// Key Vault's finer code (`ForbiddenByFirewall`, `ForbiddenByRbac`, `AccessDenied`).
+    code: Option<String>,
 }
 
 /// Entra's `{error, error_description, error_codes, correlation_id}`.
@@ -216,11 +221,18 @@ pub fn decode_fault(service: Service, body: &[u8]) -> Fault {
         }
     };
     if let Ok(g) = serde_json::from_slice::<GraphEnvelope>(body) {
+        let (inner_code, request_id) = g
+            .error
+            .inner
+            .map_or((None, None), |i| (i.code, i.request_id));
         return Fault {
-            code: g.error.code,
+            code: match service {
+                Service::KeyVault => inner_code.or(g.error.code),
+                _ => g.error.code,
+            },
             message: g.error.message.map(clip),
             correlation_id: None,
-            request_id: g.error.inner.and_then(|i| i.request_id),
+            request_id,
         };
     }
     if service == Service::Discovery
@@ -300,6 +312,20 @@ mod tests {
         );
         assert_eq!(f.code.as_deref(), Some("Authorization_RequestDenied"));
         assert_eq!(f.request_id.as_deref(), Some("r-1"));
+    }
+
+    #[test]
+    fn key_vault_errors_carry_their_finer_code() {
+        let f = decode_fault(
+            Service::KeyVault,
+            br#"{"error":{"code":"Forbidden","message":"Client address is not authorized and caller is not a trusted service.","innererror":{"code":"ForbiddenByFirewall"}}}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("ForbiddenByFirewall"));
+        let f = decode_fault(
+            Service::KeyVault,
+            br#"{"error":{"code":"SecretNotFound","message":"A secret with (name/id) csp-default was not found in this key vault."}}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("SecretNotFound"));
     }
 
     #[test]

@@ -285,6 +285,9 @@ impl ApiClient {
             Service::Graph => {
                 req = req.header("client-request-id", correlation);
             }
+            Service::KeyVault => {
+                req = req.header("x-ms-client-request-id", correlation);
+            }
             Service::PartnerCenter | Service::Discovery => {
                 req = req.header("MS-CorrelationId", correlation);
                 if let Some(id) = request_id {

@@ -165,6 +165,9 @@ async fn token(
     body: Bytes,
 ) -> Response {
     let f = form(&body);
+    if f.get("grant_type").map(String::as_str) == Some("client_credentials") {
+        return super::key_vault::client_credentials(&sim, &f);
+    }
     let (client, partner, tid, switches) = {
         let world = sim.world();
         let client = match authenticate_client(&world, &f) {

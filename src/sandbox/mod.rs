@@ -15,6 +15,7 @@ mod entra;
 mod faults;
 mod graph;
 mod journal;
+mod key_vault;
 mod partner_center;
 mod reply;
 mod seed;
@@ -81,6 +82,7 @@ fn app(state: Arc<SimState>) -> Router {
         .merge(entra::router())
         .merge(partner_center::router(Arc::clone(&state)))
         .merge(graph::router())
+        .merge(key_vault::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(
@@ -97,6 +99,8 @@ async fn unknown_route(uri: Uri) -> Response {
         partner_center::not_found()
     } else if path == "/v1.0" || path.starts_with("/v1.0/") {
         graph::not_found(path)
+    } else if key_vault::is_vault_path(path) {
+        key_vault::not_found(path)
     } else {
         entra_error(
             StatusCode::NOT_FOUND,
@@ -240,6 +244,42 @@ impl Simulator {
         Ok(())
     }
 
+    /// A token the simulated vault accepts, as an Azure credential would get it.
+    pub fn vault_token(&self) -> String {
+        key_vault::vault_token(&self.state, world::VAULT_IDENTITY).0
+    }
+
+    /// Makes the simulated vault the store of the sign-in (see `point_key_vault`).
+    pub fn use_key_vault(&self, settings: &mut Settings) {
+        settings.store_choice = Some(StoreKind::AzureKeyVault);
+        self.point_key_vault(settings);
+    }
+
+    /// Points every use of Azure Key Vault in `settings` at the simulated vault, reached with
+    /// the sandbox's own Azure identity: a service principal's secret credential against the
+    /// simulator's Entra (`AZURE_*` variables as a CI job would set them). Whatever vault and
+    /// credential the environment names are not used.
+    pub fn point_key_vault(&self, settings: &mut Settings) {
+        use crate::secrets::azure::{AzureEnv, CredentialKind};
+        use crate::settings::{Origin, Sourced};
+        settings.key_vault.url = Some(Sourced {
+            value: self.base.clone(),
+            origin: Origin::Default,
+        });
+        settings.key_vault.credential = Sourced {
+            value: CredentialKind::ClientSecret,
+            origin: Origin::Default,
+        };
+        settings.key_vault.credential_reason = "the sandbox";
+        settings.azure = AzureEnv {
+            client_id: Some(world::VAULT_IDENTITY.into()),
+            tenant_id: Some(self.state.world().partner.id.clone()),
+            client_secret: Some(format!("{SECRET_PREFIX}sandbox-vault").into()),
+            authority_host: Some(self.base.clone()),
+            ..AzureEnv::default()
+        };
+    }
+
     /// Writes the simulated world back to its state file, so the next `--sandbox` run sees
     /// the consents this one made.
     pub fn save(&self) {
@@ -343,9 +383,13 @@ pub async fn enter(
     settings.config = ConfigFile::load(&config_path)?;
     settings.mappings_path = dir.join("mappings.json");
     settings.config_dir = dir;
-    settings.store_choice = Some(StoreKind::File);
     settings.env_sign_in = EnvSignIn::default();
     settings.cloud = crate::cloud::Cloud::Public;
+    // The file store, unless the vault was asked for; any vault is the simulated one.
+    sim.point_key_vault(&mut settings);
+    if settings.store_choice != Some(StoreKind::AzureKeyVault) {
+        settings.store_choice = Some(StoreKind::File);
+    }
     let settings = settings.with_endpoints(sim.endpoints());
     Ok((settings, sim))
 }

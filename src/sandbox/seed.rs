@@ -205,6 +205,7 @@ impl World {
                 user_principal_name: HELPDESK_USER.into(),
             }],
             switches: Switches::default(),
+            key_vault: Default::default(),
         }
     }
 

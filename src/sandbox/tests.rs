@@ -913,3 +913,145 @@ async fn gdap_relationships_show_customers_as_graph_does() {
         CLOUD_APP_ADMIN
     );
 }
+
+/// The simulated Key Vault: a vault token from the client credentials grant, versions on every
+/// write, soft delete, and each refusal in Key Vault's own shape.
+#[tokio::test]
+async fn the_key_vault_keeps_versions_and_refuses_as_azure_does() {
+    let p = Probe::new(World::empty()).await;
+    let secret = "/secrets/csp-default?api-version=7.5";
+    // No token: 401 with the challenge naming the vault's resource.
+    let r = p.http.get(p.url(secret)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("resource=\"https://vault.azure.net\"")
+    );
+    // A Partner Center token is for another resource: 401 too.
+    let pc = p.token("organizations", PC).await;
+    assert_eq!(p.get(&pc, secret).await.0, 401);
+
+    // The sandbox's identity gets a vault token; a wrong secret or scope does not.
+    let grant = |secret: &str, scope: &str| {
+        p.http
+            .post(p.url("/organizations/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", world::VAULT_IDENTITY),
+                ("client_secret", secret),
+                ("scope", scope),
+            ])
+            .send()
+    };
+    let vault_scope = "https://vault.azure.net/.default";
+    assert_eq!(grant("nope", vault_scope).await.unwrap().status(), 401);
+    assert_eq!(
+        grant("simsecret~x", "https://vault.azure.net")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let r = grant("simsecret~x", vault_scope).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, body) = p.get(&token, secret).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("SecretNotFound"))
+    );
+    let put = |value: &str| {
+        p.http
+            .put(p.url(secret))
+            .bearer_auth(&token)
+            .json(&json!({"value": value, "tags": {"clientId": APP_ID}}))
+            .send()
+    };
+    for v in ["rt-1", "rt-2"] {
+        assert_eq!(put(v).await.unwrap().status(), 200);
+    }
+    let (status, body) = p.get(&token, secret).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["value"], "rt-2");
+    assert_eq!(body["tags"]["clientId"], APP_ID);
+    assert!(
+        body["id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/secrets/csp-default/", p.sim.url()))
+    );
+    assert_eq!(p.sim.world().key_vault.versions("csp-default"), 2);
+    // No api-version: 400; a name Key Vault refuses: 400.
+    assert_eq!(p.get(&token, "/secrets/csp-default").await.0, 400);
+    assert_eq!(p.get(&token, "/secrets/csp_x?api-version=7.5").await.0, 400);
+
+    // The switches: a missing permission, the firewall.
+    p.sim
+        .with_world(|w| w.switches.vault_denied = vec!["get".into()]);
+    let (status, body) = p.get(&token, secret).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["innererror"]["code"], "AccessDenied");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("secrets get permission")
+    );
+    p.sim.with_world(|w| {
+        w.switches.vault_denied.clear();
+        w.switches.vault_firewall = true;
+    });
+    let (status, body) = p.get(&token, secret).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByFirewall");
+    p.sim.with_world(|w| w.switches.vault_firewall = false);
+
+    // Soft delete: the secret is gone for reads, and its name refuses writes (409).
+    let r = p
+        .http
+        .delete(p.url(secret))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.unwrap().get("value").is_none());
+    assert_eq!(p.get(&token, secret).await.0, 404);
+    let r = put("rt-3").await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "Conflict"
+    );
+}
+
+/// The managed identity endpoint wants its header, and issues vault tokens only.
+#[tokio::test]
+async fn the_managed_identity_endpoint_checks_its_header() {
+    let p = Probe::new(World::empty()).await;
+    let url = p.url("/msi/token?api-version=2019-08-01&resource=https://vault.azure.net");
+    let r = p.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = p
+        .http
+        .get(&url)
+        .header("x-identity-header", world::IDENTITY_HEADER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    assert!(body["expires_on"].as_str().unwrap().parse::<i64>().is_ok());
+    assert_eq!(
+        p.get(token, "/secrets/csp-default?api-version=7.5").await.0,
+        404,
+        "the token is good for the vault"
+    );
+}

@@ -36,6 +36,12 @@ pub const DEMO_SCOPES: [&str; 2] = ["Directory.Read.All", "User.Read.All"];
 pub const BOOTSTRAP_APP: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 /// The shape of the saved world; a saved world of another version is seeded afresh.
 pub const VERSION: u32 = 2;
+/// The sandbox's own Azure identity (a service principal) that reaches the simulated vault.
+pub const VAULT_IDENTITY: &str = "5a4d0000-7a17-4000-8000-000000000001";
+/// The resource of Key Vault tokens (public cloud).
+pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
+/// What the simulated managed identity endpoint wants in `X-IDENTITY-HEADER`.
+pub const IDENTITY_HEADER: &str = "sandbox-identity-header";
 
 pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 pub const CLOUD_APP_ADMIN: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
@@ -64,6 +70,44 @@ pub struct World {
     pub users: Vec<User>,
     #[serde(default)]
     pub switches: Switches,
+    /// The partner's Azure Key Vault (the token store of unattended runs).
+    #[serde(default)]
+    pub key_vault: KeyVault,
+}
+
+/// The simulated Azure Key Vault: secrets by name with their versions (oldest first), and the
+/// names deleted but still recoverable (soft delete).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyVault {
+    pub secrets: BTreeMap<String, Vec<SecretVersion>>,
+    #[serde(default)]
+    pub deleted: BTreeSet<String>,
+}
+
+/// One version of a secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretVersion {
+    pub version: String,
+    pub value: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+impl KeyVault {
+    /// The newest version of `name`, unless it was deleted.
+    pub fn latest(&self, name: &str) -> Option<&SecretVersion> {
+        if self.deleted.contains(name) {
+            return None;
+        }
+        self.secrets.get(name)?.last()
+    }
+
+    /// How many versions `name` has.
+    pub fn versions(&self, name: &str) -> usize {
+        self.secrets.get(name).map_or(0, Vec::len)
+    }
 }
 
 /// A security group of the partner tenant. The signed-in user's memberships are `user_groups`;
@@ -110,6 +154,11 @@ pub struct Switches {
     pub approvals_expire: bool,
     /// Reads of an access assignment before it turns from `pending` to `active` (0: at once).
     pub activate_after_reads: u32,
+    /// Secret permissions the vault's access policy lacks for every caller (`get`, `set`,
+    /// `delete`): those calls answer 403.
+    pub vault_denied: Vec<String>,
+    /// The vault's firewall refuses every caller (403 ForbiddenByFirewall).
+    pub vault_firewall: bool,
 }
 
 /// An app registration in the partner tenant, as `csp setup` reads and writes it.

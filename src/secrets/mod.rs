@@ -1,13 +1,17 @@
 //! Where the partner's refresh token (and a confidential client's secret) live. One
 //! `SecretStore` trait with a store per backend; the chosen store is injected through the
-//! `Context`, never a process-global, so tests run side by side. Stores are synchronous and are
-//! only ever called through `SecretVault`, which runs them off the async threads with a timeout
-//! (a hung keyring must not hang `csp`).
+//! `Context`, never a process-global, so tests run side by side. Local stores are synchronous
+//! (`SecretStore`); a store reached over the network, Azure Key Vault, is asynchronous
+//! (`AsyncSecretStore`). Both are only ever called through `SecretVault`, which runs the first
+//! off the async threads and bounds every call with a timeout (a hung keyring or vault must not
+//! hang `csp`).
 
+pub mod azure;
 mod env;
 mod file;
 mod keyring;
 mod memory;
+pub mod vault;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ pub use env::EnvStore;
 pub use file::FileStore;
 pub use keyring::KeyringStore;
 pub use memory::MemoryStore;
+pub use vault::{KeyVaultStore, VaultError};
 
 use crate::files::FileError;
 
@@ -34,6 +39,8 @@ pub enum StoreKind {
     File,
     Environment,
     Memory,
+    #[serde(rename = "azure-key-vault")]
+    AzureKeyVault,
 }
 
 impl StoreKind {
@@ -43,15 +50,32 @@ impl StoreKind {
             StoreKind::File => "file",
             StoreKind::Environment => "environment",
             StoreKind::Memory => "memory",
+            StoreKind::AzureKeyVault => "azure-key-vault",
         }
     }
 
+    /// The stores a user may name (`CSP_TOKEN_STORE`, `--token-store`).
+    pub const USER_CHOICES: [StoreKind; 3] = [
+        StoreKind::Keyring,
+        StoreKind::File,
+        StoreKind::AzureKeyVault,
+    ];
+
     /// Parses the values a user may put in `CSP_TOKEN_STORE`.
     pub fn parse_user_choice(s: &str) -> Option<StoreKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "keyring" => Some(StoreKind::Keyring),
-            "file" => Some(StoreKind::File),
-            _ => None,
+        let s = s.trim().to_ascii_lowercase();
+        Self::USER_CHOICES.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// `keyring`, `file` or `azure-key-vault`, for messages.
+    pub fn user_choices_text() -> String {
+        let names: Vec<String> = Self::USER_CHOICES
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
         }
     }
 }
@@ -134,6 +158,8 @@ pub enum SecretStoreError {
     },
     #[error(transparent)]
     File(#[from] FileError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     #[error("the token store failed: {0}")]
     Backend(String),
 }
@@ -155,10 +181,33 @@ pub trait SecretStore: Send + Sync + 'static {
     }
 }
 
-/// A store plus the profile it serves, called off the async threads with a timeout.
+/// A store reached over the network (Azure Key Vault). Its calls are async (not `Send`: csp
+/// runs on one thread, and the HTTP layer's retry futures are not provably `Send`);
+/// `SecretVault` bounds each with `timeout`.
+#[async_trait::async_trait(?Send)]
+pub trait AsyncSecretStore: Send + Sync + 'static {
+    fn kind(&self) -> StoreKind;
+    /// How long one call may take: a token from the credential, then the vault's answer.
+    fn timeout(&self) -> Duration;
+    async fn load(&self, profile: &str) -> Result<Option<StoredSecrets>, SecretStoreError>;
+    async fn save(&self, profile: &str, secrets: &StoredSecrets) -> Result<(), SecretStoreError>;
+    /// Removes the profile's secrets; `Ok(false)` when there were none.
+    async fn delete(&self, profile: &str) -> Result<bool, SecretStoreError>;
+    /// Fails when a `save` would fail, so a sign-in is not wasted.
+    async fn check_writable(&self, profile: &str) -> Result<(), SecretStoreError>;
+}
+
+#[derive(Clone)]
+enum Backend {
+    Blocking(Arc<dyn SecretStore>),
+    Async(Arc<dyn AsyncSecretStore>),
+}
+
+/// A store plus the profile it serves: a blocking store is called off the async threads, and
+/// every call is bounded by a timeout.
 #[derive(Clone)]
 pub struct SecretVault {
-    store: Arc<dyn SecretStore>,
+    backend: Backend,
     profile: String,
     timeout: Duration,
 }
@@ -166,7 +215,7 @@ pub struct SecretVault {
 impl fmt::Debug for SecretVault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretVault")
-            .field("store", &self.store.kind())
+            .field("store", &self.kind())
             .field("profile", &self.profile)
             .finish()
     }
@@ -175,9 +224,18 @@ impl fmt::Debug for SecretVault {
 impl SecretVault {
     pub fn new(store: Arc<dyn SecretStore>, profile: impl Into<String>) -> Self {
         SecretVault {
-            store,
+            backend: Backend::Blocking(store),
             profile: profile.into(),
             timeout: STORE_TIMEOUT,
+        }
+    }
+
+    /// A vault over a store reached over the network, with that store's timeout.
+    pub fn remote(store: Arc<dyn AsyncSecretStore>, profile: impl Into<String>) -> Self {
+        SecretVault {
+            timeout: store.timeout(),
+            backend: Backend::Async(store),
+            profile: profile.into(),
         }
     }
 
@@ -187,23 +245,37 @@ impl SecretVault {
     }
 
     pub fn kind(&self) -> StoreKind {
-        self.store.kind()
+        match &self.backend {
+            Backend::Blocking(s) => s.kind(),
+            Backend::Async(s) => s.kind(),
+        }
     }
 
     pub fn writable(&self) -> bool {
-        self.store.writable()
+        match &self.backend {
+            Backend::Blocking(s) => s.writable(),
+            Backend::Async(_) => true,
+        }
     }
 
     pub async fn load(&self) -> Result<Option<StoredSecrets>, SecretStoreError> {
-        self.call(|store, profile| store.load(profile)).await
+        match &self.backend {
+            Backend::Blocking(b) => self.call(b, |store, profile| store.load(profile)).await,
+            Backend::Async(s) => self.bounded(s.load(&self.profile)).await,
+        }
     }
 
     pub async fn save(&self, secrets: StoredSecrets) -> Result<(), SecretStoreError> {
         if !self.writable() {
             return Err(SecretStoreError::ReadOnly { store: self.kind() });
         }
-        self.call(move |store, profile| store.save(profile, &secrets))
-            .await
+        match &self.backend {
+            Backend::Blocking(b) => {
+                self.call(b, move |store, profile| store.save(profile, &secrets))
+                    .await
+            }
+            Backend::Async(s) => self.bounded(s.save(&self.profile, &secrets)).await,
+        }
     }
 
     /// Makes sure the store can be read and written before a sign-in is stored in it.
@@ -211,23 +283,46 @@ impl SecretVault {
         if !self.writable() {
             return Err(SecretStoreError::ReadOnly { store: self.kind() });
         }
-        self.call(|store, profile| {
-            store.load(profile)?;
-            store.check_writable(profile)
-        })
-        .await
+        match &self.backend {
+            Backend::Blocking(b) => {
+                self.call(b, |store, profile| {
+                    store.load(profile)?;
+                    store.check_writable(profile)
+                })
+                .await
+            }
+            Backend::Async(s) => self.bounded(s.check_writable(&self.profile)).await,
+        }
     }
 
     pub async fn delete(&self) -> Result<bool, SecretStoreError> {
-        self.call(|store, profile| store.delete(profile)).await
+        match &self.backend {
+            Backend::Blocking(b) => self.call(b, |store, profile| store.delete(profile)).await,
+            Backend::Async(s) => self.bounded(s.delete(&self.profile)).await,
+        }
     }
 
-    async fn call<T, F>(&self, f: F) -> Result<T, SecretStoreError>
+    /// An async store's call, bounded by the timeout.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, SecretStoreError>>,
+    ) -> Result<T, SecretStoreError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SecretStoreError::Timeout {
+                    store: self.kind(),
+                    secs: self.timeout.as_secs().max(1),
+                })
+            })
+    }
+
+    async fn call<T, F>(&self, store: &Arc<dyn SecretStore>, f: F) -> Result<T, SecretStoreError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn SecretStore, &str) -> Result<T, SecretStoreError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
+        let store = Arc::clone(store);
         let profile = self.profile.clone();
         let kind = store.kind();
         let task = tokio::task::spawn_blocking(move || f(store.as_ref(), &profile));
@@ -277,6 +372,71 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    struct HangingRemote;
+    #[async_trait::async_trait(?Send)]
+    impl AsyncSecretStore for HangingRemote {
+        fn kind(&self) -> StoreKind {
+            StoreKind::AzureKeyVault
+        }
+        fn timeout(&self) -> Duration {
+            Duration::from_millis(50)
+        }
+        async fn load(&self, _: &str) -> Result<Option<StoredSecrets>, SecretStoreError> {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(None)
+        }
+        async fn save(&self, _: &str, _: &StoredSecrets) -> Result<(), SecretStoreError> {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        }
+        async fn delete(&self, _: &str) -> Result<bool, SecretStoreError> {
+            Ok(false)
+        }
+        async fn check_writable(&self, _: &str) -> Result<(), SecretStoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_remote_store_times_out_with_its_own_timeout() {
+        let vault = SecretVault::remote(Arc::new(HangingRemote), "default");
+        assert!(vault.writable());
+        assert_eq!(vault.kind(), StoreKind::AzureKeyVault);
+        for err in [
+            vault.load().await.map(|_| ()).unwrap_err(),
+            vault
+                .save(StoredSecrets {
+                    refresh_token: "rt".to_string().into(),
+                    client_secret: None,
+                })
+                .await
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    err,
+                    SecretStoreError::Timeout {
+                        store: StoreKind::AzureKeyVault,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_stores_a_user_may_name_parse_back() {
+        for kind in StoreKind::USER_CHOICES {
+            assert_eq!(StoreKind::parse_user_choice(kind.as_str()), Some(kind));
+        }
+        assert_eq!(StoreKind::parse_user_choice("environment"), None);
+        assert_eq!(
+            StoreKind::user_choices_text(),
+            "`keyring`, `file` or `azure-key-vault`"
+        );
     }
 
     #[test]

@@ -756,7 +756,11 @@ async fn no_secret_the_simulator_issued_reaches_the_terminal_in_the_whole_flow()
             Prints::Nothing,
         ),
         (vec!["gdap", "renew", "--yes"], 0, Prints::Nothing),
-        (vec!["gdap", "terminate", &coho, "--yes"], 0, Prints::Nothing),
+        (
+            vec!["gdap", "terminate", &coho, "--yes"],
+            0,
+            Prints::Nothing,
+        ),
         (
             vec!["setup", "--with-secret", "--update", "--insecure-storage"],
             0,
@@ -808,4 +812,88 @@ async fn no_secret_the_simulator_issued_reaches_the_terminal_in_the_whole_flow()
             "demo: a sandbox secret ({marker}…) reached the terminal"
         );
     }
+}
+
+/// The vault store's paths at -vvv: the Azure CLI's vault token, the tokens Entra and the
+/// managed identity endpoint issue for the vault, the refresh token read from and written back
+/// to the vault, a client assertion, and the refusals: none reaches the terminal.
+#[cfg(all(unix, feature = "sandbox"))]
+#[tokio::test]
+async fn no_secret_reaches_the_terminal_on_the_vault_paths() {
+    use crate::key_vault::VaultWorld;
+    use csp::sandbox::world::{IDENTITY_HEADER, VAULT_IDENTITY};
+    let mut v = VaultWorld::start().await;
+    v.with_az();
+    let mut outs = Vec::new();
+    outs.push(("status", ended(v.run(&["-vvv", "status"]).await, 0)));
+    outs.push(("doctor", v.run(&["-vvv", "doctor"]).await));
+    outs.push((
+        "status json",
+        ended(v.run(&["-vvv", "-o", "json", "status"]).await, 0),
+    ));
+    v.w.sim
+        .with_world(|w| w.switches.vault_denied = vec!["set".into()]);
+    outs.push((
+        "failed write-back",
+        ended(v.run(&["-vvv", "status"]).await, 0),
+    ));
+    v.w.sim.with_world(|w| {
+        w.switches.vault_denied = vec!["get".into()];
+    });
+    outs.push(("forbidden", ended(v.run(&["-vvv", "status"]).await, 1)));
+    v.w.sim.with_world(|w| w.switches.vault_denied.clear());
+    let tenant = v.w.sim.world().partner.id.clone();
+    let url = v.w.sim.url();
+    let assertion = "federated-assertion-LeakCanary";
+    let token_file = v.bin.path().join("token");
+    std::fs::write(&token_file, assertion).unwrap();
+    let file = token_file.to_str().unwrap().to_string();
+    let workload = [
+        ("AZURE_CLIENT_ID", VAULT_IDENTITY),
+        ("AZURE_TENANT_ID", tenant.as_str()),
+        ("AZURE_FEDERATED_TOKEN_FILE", file.as_str()),
+        ("AZURE_AUTHORITY_HOST", url.as_str()),
+    ];
+    outs.push((
+        "workload identity",
+        ended(v.run_env(&workload, &["-vvv", "status"]).await, 0),
+    ));
+    let client_secret = "simsecret~ci-LeakCanary";
+    let sp = [
+        ("AZURE_CLIENT_ID", VAULT_IDENTITY),
+        ("AZURE_TENANT_ID", tenant.as_str()),
+        ("AZURE_CLIENT_SECRET", client_secret),
+        ("AZURE_AUTHORITY_HOST", url.as_str()),
+    ];
+    outs.push((
+        "client secret",
+        ended(v.run_env(&sp, &["-vvv", "status"]).await, 0),
+    ));
+    let endpoint = format!("{url}/msi/token");
+    let msi = [
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", IDENTITY_HEADER),
+    ];
+    outs.push((
+        "managed identity",
+        ended(v.run_env(&msi, &["-vvv", "status"]).await, 0),
+    ));
+    outs.push(("logout", ended(v.run(&["-vvv", "logout"]).await, 0)));
+    let mut secrets = v.w.sim.secrets();
+    secrets.extend(v.versions());
+    secrets.push(assertion.into());
+    secrets.push(client_secret.into());
+    secrets.push(IDENTITY_HEADER.into());
+    assert!(secrets.iter().any(|s| s.starts_with("simrt-")));
+    for (what, out) in &outs {
+        assert_sim_clean(&secrets, what, out, &[]);
+    }
+}
+
+/// The output of a run that ended with `code` (a leak scan of a run that failed early proves
+/// nothing).
+#[track_caller]
+fn ended(out: Output, code: i32) -> Output {
+    out.assert_code(code);
+    out
 }

@@ -13,6 +13,8 @@ mod docs;
 mod gdap;
 mod gdap_lifecycle;
 mod http_layer;
+#[cfg(feature = "sandbox")]
+mod key_vault;
 mod leak;
 mod locks;
 mod mapping;
