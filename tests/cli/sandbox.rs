@@ -247,11 +247,20 @@ async fn the_demo_speaks_json_keeps_quiet_and_takes_a_seed() {
         20,
         "--sandbox-seed sizes the demo's world"
     );
-    let last = steps.last().unwrap();
-    assert_eq!(last["exitCode"], 0);
+    let audit = steps
+        .iter()
+        .find(|s| s["command"] == "csp audit --customer 'Adventure Works'")
+        .unwrap();
+    assert_eq!(audit["exitCode"], 0);
     assert_eq!(
-        last["result"][0]["ok"], true,
+        audit["result"][0]["ok"], true,
         "the new customer audits green"
+    );
+    let last = steps.last().unwrap();
+    assert_eq!(
+        (last["exitCode"].as_i64(), last["result"]["tokenStore"].as_str()),
+        (Some(0), Some("azure-key-vault")),
+        "the unattended run ends signed in from the vault: {last}"
     );
     let out = env.run(&["demo", "-q"]).await;
     out.assert_code(0);
