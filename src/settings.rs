@@ -249,6 +249,22 @@ impl KeyVaultSettings {
             scope: self.scope.clone(),
         })
     }
+
+    /// The profile entries that let the next run find the vault without
+    /// `CSP_KEY_VAULT_URL`: non-secret facts, written by every command that stores into it.
+    pub fn profile_entries(&self) -> Vec<(&'static str, String)> {
+        self.target()
+            .map(|t| {
+                vec![
+                    (
+                        "key_vault_url",
+                        t.url.as_str().trim_end_matches('/').to_string(),
+                    ),
+                    ("key_vault_secret", t.secret),
+                ]
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// A vault URL, or a bare vault name (`contoso-csp` → `https://contoso-csp.vault.azure.net`).

@@ -166,15 +166,8 @@ pub async fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         Some(u) => update.set.push(("user", u.clone())),
         None => update.remove.push("user"),
     }
-    if kind == StoreKind::AzureKeyVault
-        && let Some(target) = sign_in.key_vault.target()
-    {
-        // Non-secret facts: the next run finds the vault without CSP_KEY_VAULT_URL.
-        update.set.push((
-            "key_vault_url",
-            target.url.as_str().trim_end_matches('/').to_string(),
-        ));
-        update.set.push(("key_vault_secret", target.secret.clone()));
+    if kind == StoreKind::AzureKeyVault {
+        update.set.extend(sign_in.key_vault.profile_entries());
     }
     config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     if kind == StoreKind::File {

@@ -101,6 +101,8 @@ struct Plan {
     /// Public client (device code, no secret), or confidential (`--with-secret`).
     public: bool,
     store: crate::secrets::StoreKind,
+    /// Where a vault store keeps the sign-in, for the profile (empty for other stores).
+    key_vault: Vec<(&'static str, String)>,
     /// The app the profile's stored sign-in was issued to, before this run.
     signed_in_with: Option<String>,
     /// `--update`: change an existing app that differs.
@@ -229,6 +231,11 @@ fn plan(ctx: &Context, args: &SetupArgs) -> Result<Plan, CliError> {
         graph_scopes,
         public: !args.with_secret,
         store: sign_in.store.value,
+        key_vault: if sign_in.store.value == StoreKind::AzureKeyVault {
+            sign_in.key_vault.profile_entries()
+        } else {
+            Vec::new()
+        },
         signed_in_with: sign_in.signed_in_with.clone(),
         update: args.update,
     })
@@ -557,8 +564,9 @@ async fn record(
         update.set.push(("tenant_id", t.to_string()));
         update.set.push(("tenant", t.to_string()));
     }
-    if !plan.public || plan.store == StoreKind::File {
+    if !plan.public || matches!(plan.store, StoreKind::File | StoreKind::AzureKeyVault) {
         update.set.push(("token_store", plan.store.to_string()));
+        update.set.extend(plan.key_vault.iter().cloned());
     }
     config::update_profile_async(&settings.config_path(), &settings.profile, &update).await?;
     Ok(())

@@ -802,3 +802,32 @@ async fn a_client_secret_goes_in_a_companion_secret_written_only_when_it_changes
     assert!(vault.delete().await.unwrap());
     assert!(sim.world().key_vault.deleted.contains("csp-ci"));
 }
+
+/// `csp setup --with-secret` into the vault store: the app's secret goes in the companion
+/// secret, and the profile remembers the vault, as `authorize` does, so the next run finds it
+/// without `CSP_KEY_VAULT_URL`.
+#[cfg(unix)]
+#[tokio::test]
+async fn setup_with_a_secret_keeps_it_in_the_vault_and_remembers_the_vault() {
+    let mut v = VaultWorld::start().await;
+    v.with_az();
+    let out = v
+        .run(&["setup", "--with-secret", "--update", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    let world = v.w.sim.world();
+    assert_eq!(
+        world.key_vault.versions(&format!("{SECRET}-client-secret")),
+        1,
+        "the client secret is kept in the companion secret"
+    );
+    let config = v.w.env.config_text();
+    let url = v.w.sim.url();
+    for line in [
+        "token_store = \"azure-key-vault\"".to_string(),
+        format!("key_vault_url = \"{}\"", url.trim_end_matches('/')),
+        format!("key_vault_secret = \"{SECRET}\""),
+    ] {
+        assert!(config.contains(&line), "{line} in:\n{config}");
+    }
+}

@@ -258,7 +258,10 @@ async fn the_demo_speaks_json_keeps_quiet_and_takes_a_seed() {
     );
     let last = steps.last().unwrap();
     assert_eq!(
-        (last["exitCode"].as_i64(), last["result"]["tokenStore"].as_str()),
+        (
+            last["exitCode"].as_i64(),
+            last["result"]["tokenStore"].as_str()
+        ),
         (Some(0), Some("azure-key-vault")),
         "the unattended run ends signed in from the vault: {last}"
     );
