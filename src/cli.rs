@@ -4,9 +4,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::Cloud;
+use crate::environment::Environment;
 use crate::exit_codes::ExitCode;
 
 /// The version and the commit it was built from.
@@ -32,58 +36,102 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Parses a command line as `Cli::parse` would, except that clap's help and errors are
+/// coloured only where csp's own output would be (`--no-color`, `NO_COLOR`, `TERM=dumb` turn
+/// it off; clap leaves pipes plain by itself), and a long option written with one dash
+/// (`-all`) gets a tip naming the long option. `--help` and `--version` come back as errors
+/// of their kind, as with clap.
+pub fn parse_from<I, T>(args: I, env: &Environment) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let no_color_flag = options_of(&args).any(|a| a == "--no-color");
+    let mut cmd = Cli::command();
+    if !crate::settings::color_allowed(no_color_flag, env) {
+        cmd = cmd.color(ColorChoice::Never);
+    }
+    let matches = cmd
+        .try_get_matches_from_mut(&args)
+        .map_err(|e| with_single_dash_tip(e, &mut cmd, &args))?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// The arguments before a `--` (after it everything is a value), program name skipped.
+fn options_of(args: &[OsString]) -> impl Iterator<Item = &str> {
+    args.iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .take_while(|a| *a != "--")
+}
+
+/// `-all` is read by clap as the short options `-a -l -l`; when the subcommand the line
+/// reached has a long option of that name, say so as clap says it for typos.
+fn with_single_dash_tip(
+    mut err: clap::Error,
+    cmd: &mut clap::Command,
+    args: &[OsString],
+) -> clap::Error {
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    cmd.build();
+    let mut reached: &clap::Command = cmd;
+    for word in options_of(args) {
+        if let Some(sub) = reached.find_subcommand(word) {
+            reached = sub;
+        }
+    }
+    let longs: Vec<&str> = reached
+        .get_arguments()
+        .chain(cmd.get_arguments())
+        .filter_map(|a| a.get_long())
+        .collect();
+    let written = options_of(args).find(|word| {
+        word.strip_prefix('-')
+            .filter(|rest| !rest.starts_with('-') && rest.len() > 1)
+            .map(|rest| rest.split('=').next().unwrap_or(rest))
+            .is_some_and(|name| longs.contains(&name))
+    });
+    if let Some(word) = written {
+        err.insert(
+            ContextKind::InvalidArg,
+            ContextValue::String(word.to_string()),
+        );
+        err.insert(
+            ContextKind::SuggestedArg,
+            ContextValue::String(format!("-{word}")),
+        );
+    }
+    err
+}
+
+/// Options every command accepts. Their environment variables are read by `settings`, not by
+/// clap, so a value set in the environment never shows in a usage line as if it were typed.
 #[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Which partner sign-in and settings to use
-    #[arg(
-        long,
-        global = true,
-        env = "CSP_PROFILE",
-        hide_env_values = true,
-        value_name = "NAME"
-    )]
+    /// Which partner sign-in and settings to use [env: CSP_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Output format: `table` for people, `json` for scripts, `csv` for spreadsheets
-    #[arg(
-        short,
-        long,
-        global = true,
-        env = "CSP_OUTPUT",
-        hide_env_values = true,
-        value_name = "FORMAT"
-    )]
+    /// [env: CSP_OUTPUT]
+    #[arg(short, long, global = true, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
-    /// Microsoft cloud: public, usgov or china
-    #[arg(
-        long,
-        global = true,
-        env = "CSP_CLOUD",
-        hide_env_values = true,
-        value_name = "CLOUD"
-    )]
+    /// Microsoft cloud: public, usgov or china [env: CSP_CLOUD]
+    #[arg(long, global = true, value_name = "CLOUD")]
     pub cloud: Option<Cloud>,
 
-    /// Directory holding config.toml and mappings.json
-    #[arg(
-        long,
-        global = true,
-        env = "CSP_CONFIG_DIR",
-        hide_env_values = true,
-        value_name = "DIR"
-    )]
+    /// Directory holding config.toml and mappings.json [env: CSP_CONFIG_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
 
     /// The client→customer mapping file [default: <config-dir>/mappings.json]
-    #[arg(
-        long,
-        global = true,
-        env = "CSP_MAPPINGS",
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
+    /// [env: CSP_MAPPINGS]
+    #[arg(long, global = true, value_name = "FILE")]
     pub mappings: Option<PathBuf>,
 
     /// More diagnostics on stderr (repeat for more: -v, -vv, -vvv)
@@ -94,22 +142,24 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Never colour the output (also NO_COLOR)
+    /// Never colour the output [env: NO_COLOR]
     #[arg(long, global = true)]
     pub no_color: bool,
 
     /// Run against csp's built-in simulator of Microsoft's services (nothing leaves this
-    /// machine; state under <config-dir>/sandbox)
-    #[arg(long, global = true, env = "CSP_SANDBOX", hide_env_values = true,
-          value_parser = clap::builder::FalseyValueParser::new())]
+    /// machine; state under <config-dir>/sandbox) [env: CSP_SANDBOX]
+    #[arg(long, global = true)]
     pub sandbox: bool,
 
     /// The number of simulated customers, when the sandbox is (re)seeded [default: a built-in
-    /// set of 14]
-    #[arg(long, global = true, env = "CSP_SANDBOX_SEED", hide_env_values = true, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// set of 14] [env: CSP_SANDBOX_SEED]
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(SANDBOX_SEED_RANGE))]
     pub sandbox_seed: Option<u32>,
 }
+
+/// How many customers a sandbox may be seeded with (flag and `CSP_SANDBOX_SEED` alike).
+pub const SANDBOX_SEED_RANGE: std::ops::RangeInclusive<i64> = 1..=100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {

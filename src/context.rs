@@ -361,14 +361,7 @@ impl Context {
     /// How to invoke csp again in this mode, for hints and "Next:" lines: `csp`, with
     /// `--sandbox` and `--profile NAME` when this run used them.
     pub fn csp(&self) -> String {
-        let mut s = String::from("csp");
-        if self.settings.sandbox {
-            s.push_str(" --sandbox");
-        }
-        if self.settings.profile != "default" {
-            s.push_str(&format!(" --profile {}", self.settings.profile));
-        }
-        s
+        self.settings.invocation()
     }
 
     /// The device-code prompt: the one line that reaches the user even with `-q` (without it

@@ -235,6 +235,12 @@ impl CliError {
     /// The lines `main` prints on stderr: `error: …`, the causes, then `hint: …`. Everything
     /// passes through the terminal sanitiser, since much of it is Microsoft's text.
     pub fn render(&self) -> Vec<String> {
+        self.render_for("csp")
+    }
+
+    /// As `render`, with the commands a hint names (`csp authorize`) written as this run
+    /// would need them (`csp --sandbox authorize`), so a hint can be pasted as it stands.
+    pub fn render_for(&self, invocation: &str) -> Vec<String> {
         if matches!(self, CliError::BrokenPipe) {
             return Vec::new();
         }
@@ -252,10 +258,33 @@ impl CliError {
             source = cause.source();
         }
         if let Some(hint) = self.hint() {
+            let hint = in_mode(&hint, invocation);
             lines.push(format!("hint: {}", sanitize::for_terminal(&hint)));
         }
         lines
     }
+}
+
+/// Every `` `csp … ` `` in `text` as `` `{invocation} … ` ``, leaving alone those already
+/// written for this mode.
+fn in_mode(text: &str, invocation: &str) -> String {
+    let Some(mode) = invocation.strip_prefix("csp") else {
+        return text.to_string();
+    };
+    if mode.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + mode.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("`csp ") {
+        out.push_str(&rest[..at + "`csp".len()]);
+        rest = &rest[at + "`csp".len()..];
+        if !rest.starts_with(mode) {
+            out.push_str(mode);
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A missing vault setting is a usage error; a missing secret means nothing is signed in there.
@@ -389,7 +418,7 @@ fn auth_hint(e: &AuthError) -> Option<String> {
             "check the network connection and any proxy (HTTPS_PROXY), then try again".into(),
         ),
         AuthError::Listener(_) => Some(
-            "use the device-code sign-in instead (csp authorize without --browser)".into(),
+            "use the device-code sign-in instead (`csp authorize` without --browser)".into(),
         ),
         AuthError::BrowserTimeout { .. } => Some(
             "run `csp authorize --browser` again and finish in the browser; on a machine without a browser, use the device-code sign-in (without --browser)".into(),
@@ -408,6 +437,21 @@ fn auth_hint(e: &AuthError) -> Option<String> {
 mod tests {
     use super::*;
     use crate::auth::EntraError;
+
+    #[test]
+    fn hints_name_commands_as_this_run_needs_them() {
+        let hint = "run `csp authorize`, then `csp --sandbox status` and `csp`";
+        assert_eq!(in_mode(hint, "csp"), hint);
+        assert_eq!(
+            in_mode(hint, "csp --sandbox"),
+            "run `csp --sandbox authorize`, then `csp --sandbox status` and `csp`"
+        );
+        let e = CliError::usage("no such client", Some("run `csp map list`"));
+        assert_eq!(
+            e.render_for("csp --profile fabrikam").last().unwrap(),
+            "hint: run `csp --profile fabrikam map list`"
+        );
+    }
 
     #[test]
     fn dead_sign_ins_exit_4_with_advice() {

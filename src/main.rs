@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use csp::cli::Cli;
 use csp::environment::Environment;
 use csp::io::IoStreams;
@@ -12,9 +11,9 @@ use csp::{CliError, ExitCode};
 
 fn main() {
     csp::http::ensure_crypto_provider();
-    // clap exits 0 for --help/--version and 2 for every other parse error.
-    let cli = Cli::parse();
     let env = Environment::from_process();
+    // clap exits 0 for --help/--version and 2 for every other parse error.
+    let cli = csp::cli::parse_from(std::env::args_os(), &env).unwrap_or_else(|e| e.exit());
     let io = IoStreams::system();
     // `doctor` reports a broken config.toml as a failed check instead of stopping on it.
     let resolved = if matches!(cli.command, csp::cli::Command::Doctor(_)) {
@@ -26,14 +25,15 @@ fn main() {
         Err(e) => report(&io, &CliError::from(e)),
         Ok(settings) => {
             csp::init_logging(&settings);
-            run(cli, settings, io)
+            let invocation = settings.invocation();
+            run(cli, settings, io, &invocation)
         }
     };
     #[allow(clippy::disallowed_methods)]
     std::process::exit(code.code());
 }
 
-fn run(cli: Cli, settings: Settings, io: IoStreams) -> ExitCode {
+fn run(cli: Cli, settings: Settings, io: IoStreams, invocation: &str) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,12 +59,18 @@ fn run(cli: Cli, settings: Settings, io: IoStreams) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::Success,
-        Err(e) => report(&io, &e),
+        Err(e) => report_for(&io, &e, invocation),
     }
 }
 
 fn report(io: &IoStreams, e: &CliError) -> ExitCode {
-    for line in e.render() {
+    report_for(io, e, "csp")
+}
+
+/// The error, with the commands its hint names written for this run's mode (`--sandbox`,
+/// `--profile`).
+fn report_for(io: &IoStreams, e: &CliError, invocation: &str) -> ExitCode {
+    for line in e.render_for(invocation) {
         io.err_line(&line);
     }
     e.exit_code()

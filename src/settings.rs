@@ -47,6 +47,12 @@ pub enum SettingsError {
     NoConfigDir,
     #[error("{name} must be a number of seconds from 1 to 600, not {value:?}")]
     InvalidTimeout { name: &'static str, value: String },
+    #[error("{name} must be {expected}, not {value:?}")]
+    InvalidEnvValue {
+        name: &'static str,
+        value: String,
+        expected: String,
+    },
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
@@ -115,6 +121,7 @@ impl Settings {
         env: &Environment,
         lenient: bool,
     ) -> Result<Settings, SettingsError> {
+        let args = &with_environment(args, env)?;
         let profile = args.profile.clone().unwrap_or_else(|| "default".into());
         if !valid_profile(&profile) {
             return Err(SettingsError::InvalidProfile(profile));
@@ -175,9 +182,7 @@ impl Settings {
             quiet: args.quiet,
             log_filter: env.get("CSP_LOG").map(str::to_string),
             no_color: args.no_color || env.get("NO_COLOR").is_some(),
-            color: !(args.no_color
-                || env.get("NO_COLOR").is_some()
-                || env.get("TERM") == Some("dumb")),
+            color: color_allowed(args.no_color, env),
             store_choice,
             env_sign_in,
             key_vault,
@@ -194,6 +199,19 @@ impl Settings {
     pub fn with_endpoints(mut self, endpoints: Endpoints) -> Self {
         self.endpoints = endpoints;
         self
+    }
+
+    /// How to invoke csp again in this mode: `csp`, with `--sandbox` and `--profile NAME`
+    /// when this run used them (hints, "Next:" lines, error hints).
+    pub fn invocation(&self) -> String {
+        let mut s = String::from("csp");
+        if self.sandbox {
+            s.push_str(" --sandbox");
+        }
+        if self.profile != "default" {
+            s.push_str(&format!(" --profile {}", self.profile));
+        }
+        s
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -616,6 +634,91 @@ fn valid_profile(p: &str) -> bool {
 
 /// `%APPDATA%\csp` on Windows; `$XDG_CONFIG_HOME/csp`, else `~/.config/csp`, elsewhere (macOS
 /// included, as gh and git do).
+/// Whether colour is allowed at all: not `--no-color`, not `NO_COLOR`, not `TERM=dumb`.
+/// Terminals decide the rest per stream. clap's help and errors follow the same answer.
+pub fn color_allowed(no_color_flag: bool, env: &Environment) -> bool {
+    !(no_color_flag || env.get("NO_COLOR").is_some() || env.get("TERM") == Some("dumb"))
+}
+
+/// The global options with what the environment sets filled in where no flag was given:
+/// a flag beats its variable. (clap does not read these variables, so that a value from the
+/// environment never appears in a usage line as if it had been typed.)
+fn with_environment(args: &GlobalArgs, env: &Environment) -> Result<GlobalArgs, SettingsError> {
+    let mut args = args.clone();
+    if args.profile.is_none() {
+        args.profile = env.get("CSP_PROFILE").map(str::to_string);
+    }
+    if args.output.is_none() {
+        args.output = env_choice::<OutputFormat>(env, "CSP_OUTPUT")?;
+    }
+    if args.cloud.is_none() {
+        args.cloud = env_choice::<Cloud>(env, "CSP_CLOUD")?;
+    }
+    if args.config_dir.is_none() {
+        args.config_dir = env.get("CSP_CONFIG_DIR").map(PathBuf::from);
+    }
+    if args.mappings.is_none() {
+        args.mappings = env.get("CSP_MAPPINGS").map(PathBuf::from);
+    }
+    if !args.sandbox {
+        args.sandbox = match env.get("CSP_SANDBOX") {
+            None => false,
+            Some(v) => parse_switch("CSP_SANDBOX", v)?,
+        };
+    }
+    if args.sandbox_seed.is_none()
+        && let Some(v) = env.get("CSP_SANDBOX_SEED")
+    {
+        let range = crate::cli::SANDBOX_SEED_RANGE;
+        let seed = v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(&i64::from(*n)));
+        args.sandbox_seed = Some(seed.ok_or_else(|| SettingsError::InvalidEnvValue {
+            name: "CSP_SANDBOX_SEED",
+            value: v.to_string(),
+            expected: format!("a number from {} to {}", range.start(), range.end()),
+        })?);
+    }
+    Ok(args)
+}
+
+/// One of a value enum's names, as its flag takes them.
+fn env_choice<T: clap::ValueEnum>(
+    env: &Environment,
+    name: &'static str,
+) -> Result<Option<T>, SettingsError> {
+    let Some(v) = env.get(name) else {
+        return Ok(None);
+    };
+    T::from_str(v.trim(), true)
+        .map(Some)
+        .map_err(|_| SettingsError::InvalidEnvValue {
+            name,
+            value: v.to_string(),
+            expected: T::value_variants()
+                .iter()
+                .filter_map(|c| c.to_possible_value())
+                .map(|p| p.get_name().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// An on/off variable: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`.
+fn parse_switch(name: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(SettingsError::InvalidEnvValue {
+            name,
+            value: value.to_string(),
+            expected: "1 or 0 (true/false, yes/no, on/off)".into(),
+        }),
+    }
+}
+
 fn default_config_dir(env: &Environment) -> Option<PathBuf> {
     if cfg!(windows) {
         return env.get("APPDATA").map(|a| PathBuf::from(a).join("csp"));
@@ -654,6 +757,76 @@ mod tests {
             args.config_dir = Some(dir.path().to_path_buf());
         }
         Settings::resolve(&args, &Environment::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn a_flag_beats_its_variable_and_the_variable_fills_in_for_no_flag() {
+        let env = [
+            ("CSP_OUTPUT", "json"),
+            ("CSP_PROFILE", "fabrikam"),
+            ("CSP_CLOUD", "usgov"),
+            ("CSP_SANDBOX", "yes"),
+            ("CSP_SANDBOX_SEED", "40"),
+        ];
+        let s = resolve(GlobalArgs::default(), &env).unwrap();
+        assert_eq!(s.output, OutputFormat::Json);
+        assert_eq!(s.profile, "fabrikam");
+        assert_eq!(s.cloud, Cloud::Usgov);
+        assert!(s.sandbox);
+        assert_eq!(s.sandbox_seed, Some(40));
+
+        let flags = GlobalArgs {
+            output: Some(OutputFormat::Csv),
+            profile: Some("contoso".into()),
+            cloud: Some(Cloud::Public),
+            sandbox_seed: Some(3),
+            ..GlobalArgs::default()
+        };
+        let s = resolve(flags, &env).unwrap();
+        assert_eq!(s.output, OutputFormat::Csv);
+        assert_eq!(s.profile, "contoso");
+        assert_eq!(s.cloud, Cloud::Public);
+        assert_eq!(s.sandbox_seed, Some(3));
+
+        let off = resolve(GlobalArgs::default(), &[("CSP_SANDBOX", "off")]).unwrap();
+        assert!(!off.sandbox);
+        // A flag given makes a bad variable irrelevant.
+        let flags = GlobalArgs {
+            output: Some(OutputFormat::Table),
+            ..GlobalArgs::default()
+        };
+        assert!(resolve(flags, &[("CSP_OUTPUT", "xml")]).is_ok());
+        for (name, value) in [
+            ("CSP_OUTPUT", "xml"),
+            ("CSP_CLOUD", "mars"),
+            ("CSP_SANDBOX", "maybe"),
+            ("CSP_SANDBOX_SEED", "100001"),
+            ("CSP_SANDBOX_SEED", "many"),
+        ] {
+            match resolve(GlobalArgs::default(), &[(name, value)]) {
+                Err(SettingsError::InvalidEnvValue { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn colour_is_off_with_the_flag_no_color_or_a_dumb_terminal() {
+        let none = Environment::default();
+        assert!(color_allowed(false, &none));
+        assert!(!color_allowed(true, &none));
+        assert!(!color_allowed(
+            false,
+            &Environment::from_pairs([("NO_COLOR", "1")])
+        ));
+        assert!(!color_allowed(
+            false,
+            &Environment::from_pairs([("TERM", "dumb")])
+        ));
+        assert!(color_allowed(
+            false,
+            &Environment::from_pairs([("TERM", "xterm")])
+        ));
     }
 
     #[test]

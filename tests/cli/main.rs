@@ -12,6 +12,7 @@ mod device_flow;
 mod docs;
 mod gdap;
 mod gdap_lifecycle;
+mod help;
 mod http_layer;
 #[cfg(feature = "sandbox")]
 mod key_vault;
