@@ -77,6 +77,11 @@ fn mark(v: Option<bool>) -> &'static str {
 }
 
 impl Render for AuditReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["servicePrincipal", "assigned", "consentRole"])
+            .with_min_text(40)
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![

@@ -35,9 +35,13 @@ pub struct CustomerResult {
 struct ConsentReport(Vec<CustomerResult>);
 
 impl Render for ConsentReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["tenantId"]).with_min_text(40)
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
-            vec!["customer", "tenant", "result", "detail"],
+            vec!["customer", "tenantId", "status", "detail"],
             self.0
                 .iter()
                 .map(|r| {

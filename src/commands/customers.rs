@@ -44,9 +44,25 @@ pub struct CustomerList {
     rows: Vec<CustomerRow>,
     #[serde(skip)]
     gdap: bool,
+    /// What `--search` asked for, to say so when nothing matches.
+    #[serde(skip)]
+    search: Option<String>,
 }
 
 impl Render for CustomerList {
+    fn when_empty(&self, invocation: &str) -> String {
+        match &self.search {
+            Some(s) => {
+                format!("no customers match {s:?} (`{invocation} customers` lists them all)")
+            }
+            None => "no customers: Partner Center lists none for this partner".into(),
+        }
+    }
+
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["relationship", "tenantId", "domain", "gdapEnds"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let mut headers = vec!["name", "domain", "tenantId", "relationship"];
         if self.gdap {
@@ -106,6 +122,7 @@ pub async fn run(ctx: &Context, args: &CustomersArgs) -> Result<(), CliError> {
         &CustomerList {
             rows,
             gdap: args.gdap,
+            search: search.map(str::to_string),
         },
     )
 }

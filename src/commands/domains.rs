@@ -25,6 +25,10 @@ pub struct DomainRow {
 pub struct DomainList(Vec<DomainRow>);
 
 impl Render for DomainList {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["source", "isInitial"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let flag = |v: Option<bool>| super::yes_no(v);
         (
@@ -64,16 +68,23 @@ pub async fn run(ctx: &Context, args: &DomainsArgs) -> Result<(), CliError> {
             })
             .collect(),
         Err(e) if no_access(&e) => {
+            let customer = match ctx
+                .partner_center()
+                .await?
+                .customer(&target.tenant_id)
+                .await
+            {
+                Ok(c) => c,
+                Err(pc) if no_commerce_relationship(&pc) => {
+                    return Err(gdap_only(ctx, &graph, &target, &e, pc).await);
+                }
+                Err(pc) => return Err(pc.into()),
+            };
             ctx.note(&format!(
                 "note: {} cannot be read with Graph ({}); showing Partner Center's record of the customer instead",
                 target.tenant_id,
                 reason(&e)
             ));
-            let customer = ctx
-                .partner_center()
-                .await?
-                .customer(&target.tenant_id)
-                .await?;
             let mut rows: Vec<DomainRow> = Vec::new();
             if let Some(d) = customer.domain() {
                 rows.push(DomainRow {
@@ -107,6 +118,51 @@ pub async fn run(ctx: &Context, args: &DomainsArgs) -> Result<(), CliError> {
             .then_with(|| a.domain.cmp(&b.domain))
     });
     super::emit(ctx, &DomainList(rows))
+}
+
+/// Partner Center's answer for a tenant that is not its customer (403 code 20002, or 404).
+fn no_commerce_relationship(e: &RemoteError) -> bool {
+    match e {
+        RemoteError::Api(api) => matches!(api.status(), Some(403 | 404)),
+        RemoteError::Auth(_) => false,
+    }
+}
+
+/// Graph refused and Partner Center has no record: when a GDAP relationship reaches the
+/// tenant, say that it is a GDAP-only customer whose domains only Graph can list; otherwise
+/// Partner Center's own error stands.
+async fn gdap_only(
+    ctx: &Context,
+    graph: &crate::graph::Graph,
+    target: &super::resolve::Target,
+    graph_error: &RemoteError,
+    pc_error: RemoteError,
+) -> CliError {
+    let reached = match graph.gdap_relationships().await {
+        Ok(rels) => rels
+            .iter()
+            .any(|r| r.tenant_id().as_deref() == Some(target.tenant_id.as_str())),
+        Err(_) => false,
+    };
+    if !reached {
+        return pc_error.into();
+    }
+    let csp = ctx.csp();
+    let who = if target.label == target.tenant_id {
+        target.label.clone()
+    } else {
+        format!("{} ({})", target.label, target.tenant_id)
+    };
+    CliError::Refused {
+        message: format!(
+            "{who} is reached only through GDAP: Partner Center has no record of it, so only Graph can list its domains, and Graph refused ({})",
+            reason(graph_error)
+        ),
+        hint: Some(format!(
+            "consent the app in that tenant first (`{csp} consent --customer {}` once it is mapped), then run this again; `{csp} customers --gdap` shows what csp knows of it",
+            target.label
+        )),
+    }
 }
 
 fn no_access(e: &RemoteError) -> bool {

@@ -136,6 +136,10 @@ struct MapReport {
 }
 
 impl Render for MapReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["mappedAt", "name", "tenantId"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let m = &self.mapping;
         (
@@ -198,6 +202,16 @@ async fn map_one(
 struct MappingList(Vec<Mapping>);
 
 impl Render for MappingList {
+    fn when_empty(&self, invocation: &str) -> String {
+        format!(
+            "no mappings yet (try `{invocation} map suggest --clients FILE`, or `{invocation} map --customer CLIENT --domain DOMAIN`)"
+        )
+    }
+
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["name", "tenantId", "mappedAt"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec!["customer", "name", "domain", "tenantId", "mappedAt"],
@@ -268,6 +282,10 @@ struct RowReport {
 struct ImportReport(Vec<RowReport>);
 
 impl Render for ImportReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["tenantId", "line"]).with_min_text(30)
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec!["line", "customer", "domain", "status", "tenantId", "detail"],
@@ -507,6 +525,10 @@ fn fmt_score(s: Option<f64>) -> String {
 }
 
 impl Render for SuggestReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["runnerUpScore", "score", "runnerUp", "domain"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![

@@ -12,6 +12,10 @@ pub fn of<T: Serialize>(value: &T) -> std::io::Result<String> {
         Value::Array(items) => items,
         other => vec![other],
     };
+    // No records, no columns to name: nothing at all, as `[]` is in JSON.
+    if records.is_empty() {
+        return Ok(String::new());
+    }
     let flat: Vec<Vec<(String, String)>> = records.iter().map(flatten).collect();
     // Columns in the order they first appear.
     let mut columns: Vec<String> = Vec::new();

@@ -33,16 +33,29 @@ pub trait Render: Serialize {
     fn fit(&self) -> Fit {
         Fit::default()
     }
+
+    /// What a table with no rows says instead, on stderr (JSON stays `[]`): what is empty,
+    /// and what to do next, with commands written as `csp` (`invocation` in this run's mode).
+    fn when_empty(&self, invocation: &str) -> String {
+        let _ = invocation;
+        "nothing to show".into()
+    }
 }
 
-/// Which table columns hold free text, and which to drop first when the table cannot fit.
+/// How a table fits a narrow terminal: which columns hold free text or lists, and which to
+/// drop first when it cannot fit.
 #[derive(Debug, Clone, Copy)]
 pub struct Fit {
     /// Columns of free text (messages, lists), wrapped and shortened to the terminal's width.
     /// Every other column is kept whole.
     pub text: &'static [&'static str],
+    /// Columns holding a `, `-joined list of names (roles, groups): on a terminal too narrow
+    /// for the list on one line, one name per line, so no name is split.
+    pub lists: &'static [&'static str],
     /// Columns to drop when the kept-whole ones do not fit, least useful first.
     pub drop: &'static [&'static str],
+    /// The narrowest a free-text column may get before columns are dropped.
+    pub min_text: usize,
 }
 
 /// Free text in any table: wrapped, shortened, never allowed to push identifiers apart.
@@ -61,12 +74,30 @@ pub const TEXT_COLUMNS: &[&str] = &[
     "groups",
 ];
 
-impl Default for Fit {
-    fn default() -> Self {
+/// Lists of names in any table.
+pub const LIST_COLUMNS: &[&str] = &["roles", "groups", "accessAssignments"];
+
+impl Fit {
+    /// The usual free-text and list columns; `drop` says which columns go first.
+    pub const fn dropping(drop: &'static [&'static str]) -> Fit {
         Fit {
             text: TEXT_COLUMNS,
-            drop: &[],
+            lists: LIST_COLUMNS,
+            drop,
+            min_text: 20,
         }
+    }
+
+    /// Free text at least `width` columns wide, dropping columns for it if need be.
+    pub const fn with_min_text(mut self, width: usize) -> Fit {
+        self.min_text = width;
+        self
+    }
+}
+
+impl Default for Fit {
+    fn default() -> Self {
+        Fit::dropping(&[])
     }
 }
 

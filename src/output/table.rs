@@ -4,7 +4,7 @@
 //! are left out and the caller says so. Marks and status words are coloured when colour is on.
 //! Not a terminal: no wrapping, no colour, full text.
 
-use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets};
 use unicode_width::UnicodeWidthStr;
 
 use super::sanitize;
@@ -149,8 +149,6 @@ fn frame(n: usize) -> usize {
     3 * n + 1
 }
 
-/// The narrowest a free-text column is allowed to get.
-const MIN_TEXT: usize = 20;
 /// How many lines a shortened free-text cell may take.
 const TEXT_LINES: usize = 3;
 
@@ -164,6 +162,7 @@ pub fn of<T: Render>(value: &T, style: Style) -> (String, Emitted) {
         return (single(&keys, rows.first(), style), Emitted::default());
     }
     let fit = value.fit();
+    let min_text = fit.min_text;
     let mut keep: Vec<usize> = (0..keys.len()).collect();
     let mut hidden = Vec::new();
     let is_text = |i: usize| fit.text.contains(&keys[i]);
@@ -174,13 +173,25 @@ pub fn of<T: Render>(value: &T, style: Style) -> (String, Emitted) {
             .unwrap_or(0)
             .max(UnicodeWidthStr::width(title(keys[i]).as_str()))
     };
+    // A list's narrowest is its longest name, which is never split.
+    let widest_item = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .flat_map(|c| c.split(", "))
+            .map(UnicodeWidthStr::width)
+            .max()
+            .unwrap_or(0)
+    };
+    let is_list = |i: usize| fit.lists.contains(&keys[i]);
     if let Some(total) = style.width.map(usize::from) {
         // Leave out the least useful columns until the ones kept whole fit.
         let need = |keep: &[usize]| {
             keep.iter()
                 .map(|&i| {
-                    if is_text(i) {
-                        whole_width(i).min(MIN_TEXT)
+                    if is_list(i) {
+                        whole_width(i).min(min_text.max(widest_item(i)))
+                    } else if is_text(i) {
+                        whole_width(i).min(min_text)
                     } else {
                         whole_width(i)
                     }
@@ -209,7 +220,7 @@ pub fn of<T: Render>(value: &T, style: Style) -> (String, Emitted) {
             .map(|&i| whole_width(i))
             .sum();
         let left = usize::from(w).saturating_sub(whole + frame(keep.len()));
-        (left / text_cols.len().max(1)).max(MIN_TEXT)
+        (left / text_cols.len().max(1)).max(min_text)
     });
     match style.width {
         Some(w) => {
@@ -227,8 +238,14 @@ pub fn of<T: Render>(value: &T, style: Style) -> (String, Emitted) {
     for row in &rows {
         let cells = keep.iter().map(|&i| {
             let mut text = row.get(i).cloned().unwrap_or_default();
-            if let (Some(share), true, true) = (text_share, style.shorten, is_text(i)) {
-                text = shorten(&text, share, TEXT_LINES);
+            if let Some(share) = text_share {
+                // A list too wide for its share: one name per line, so no name is split.
+                if is_list(i) && width_of(&text) > share {
+                    text = text.replace(", ", "\n");
+                }
+                if style.shorten && is_text(i) && !is_list(i) {
+                    text = shorten(&text, share, TEXT_LINES);
+                }
             }
             let cell = Cell::new(&text);
             match tone_of(&text) {
@@ -240,10 +257,14 @@ pub fn of<T: Render>(value: &T, style: Style) -> (String, Emitted) {
     }
     if style.width.is_some() {
         for (col, &i) in keep.iter().enumerate() {
-            if !is_text(i)
-                && let Some(c) = t.column_mut(col)
-            {
+            let Some(c) = t.column_mut(col) else {
+                continue;
+            };
+            if !is_text(i) {
                 c.set_constraint(ColumnConstraint::ContentWidth);
+            } else if is_list(i) {
+                let least = u16::try_from(widest_item(i)).unwrap_or(u16::MAX);
+                c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(least)));
             }
         }
     }
@@ -290,8 +311,10 @@ mod tests {
         }
         fn fit(&self) -> Fit {
             Fit {
-                text: &["detail"],
+                text: &["detail", "roles"],
+                lists: &["roles"],
                 drop: &["domain"],
+                min_text: 20,
             }
         }
     }
@@ -349,6 +372,43 @@ mod tests {
         let (plain, _) = of(&sample(), Style::plain());
         assert!(plain.contains("Correlation ID: 2"), "{plain}");
         assert_eq!(plain.lines().count(), 5, "the row is one line: {plain}");
+    }
+
+    #[derive(Serialize)]
+    struct Roles(Vec<String>);
+
+    impl Render for Roles {
+        fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+            (
+                vec!["tenantId", "roles"],
+                vec![vec![
+                    "5a4d0001-b54c-46ec-82fb-000000000006".into(),
+                    self.0.join(", "),
+                ]],
+            )
+        }
+    }
+
+    #[test]
+    fn a_list_too_wide_for_its_column_puts_one_name_per_line() {
+        let names = [
+            "Cloud Application Administrator",
+            "Exchange Administrator",
+            "Privileged Role Administrator",
+        ];
+        let roles = Roles(names.iter().map(|n| n.to_string()).collect());
+        let style = |width| Style {
+            width: Some(width),
+            color: false,
+            shorten: true,
+        };
+        let (narrow, _) = of(&roles, style(80));
+        for name in names {
+            assert!(narrow.contains(name), "{name} split in\n{narrow}");
+        }
+        assert!(narrow.lines().count() >= 6, "{narrow}");
+        let (wide, _) = of(&roles, style(200));
+        assert!(wide.contains(&names.join(", ")), "{wide}");
     }
 
     #[test]

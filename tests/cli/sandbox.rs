@@ -384,3 +384,46 @@ async fn no_secret_reaches_the_terminal_in_the_sandbox() {
         );
     }
 }
+
+/// An empty result is said on stderr, in words and with what to try; stdout holds no bare
+/// table header, JSON stays `[]` and CSV stays empty.
+#[tokio::test]
+async fn empty_results_say_so_instead_of_printing_a_bare_header() {
+    let env = sandboxed().await;
+    env.run(&["authorize"]).await.assert_code(0);
+
+    let out = env.run(&["customers", "--search", "zzz"]).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "", "no bare header");
+    assert!(
+        out.stderr.contains("no customers match \"zzz\""),
+        "{}",
+        out.stderr
+    );
+    let out = env
+        .run(&["customers", "--search", "zzz", "-o", "json"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json(), serde_json::json!([]));
+    let out = env
+        .run(&["customers", "--search", "zzz", "-o", "csv"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "");
+
+    let out = env.run(&["map", "list"]).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "", "no bare header");
+    let said = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("no mappings yet"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(said.contains("`csp --sandbox map suggest"), "{said}");
+    let out = env.run(&["map", "list", "-o", "json"]).await;
+    assert_eq!(out.json(), serde_json::json!([]));
+    // -q: nothing at all.
+    let out = env.run(&["-q", "map", "list"]).await;
+    out.assert_code(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}

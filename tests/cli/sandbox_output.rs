@@ -142,3 +142,152 @@ async fn every_command_prints_what_it_printed_before_on_the_sandbox() {
     s.both("audit", &["audit"], 5).await;
     s.both("doctor", &["doctor"], 0).await;
 }
+
+/// The screens people look at first, as a terminal `width` columns wide shows them (run under
+/// a pseudo-terminal by util-linux `script`), with what went to stderr after them.
+fn on_a_terminal(env: &TestEnv, width: u16, args: &[&str]) -> (String, String) {
+    let base = env.std_cmd();
+    let program = base.get_program().to_str().unwrap().to_string();
+    let stderr_file = env.config_dir().join("stderr.txt");
+    let line = format!(
+        "stty cols {width} rows 50; {program} {} 2>{}",
+        args.join(" "),
+        stderr_file.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    (stdout, stderr)
+}
+
+/// The identifiers a JSON result holds: ids, domains and timestamps, wherever they sit.
+fn identifiers(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let is_identifier = k.ends_with("Id")
+                    || k == "id"
+                    || k.ends_with("domain")
+                    || k.ends_with("Domain")
+                    || k.ends_with("At")
+                    || k.ends_with("Date")
+                    || k.ends_with("DateTime");
+                match v {
+                    serde_json::Value::String(s) if is_identifier && s.len() > 6 => {
+                        out.push(s.clone())
+                    }
+                    _ => identifiers(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| identifiers(v, out)),
+        _ => {}
+    }
+}
+
+/// A cell line that ends in part of an identifier is an identifier split across lines
+/// (a cell shortened on purpose ends in "…" instead; a timestamp shown as its date is a
+/// decoration, not a split).
+fn split_identifiers(table: &str, ids: &[String]) -> Vec<String> {
+    let mut split = Vec::new();
+    for line in table.lines() {
+        for cell in line.split(['│', '┆']) {
+            let Some(word) = cell.split_whitespace().last() else {
+                continue;
+            };
+            if word.len() >= 4
+                && let Some(id) = ids.iter().find(|id| {
+                    id.starts_with(word)
+                        && *id != word
+                        && !(word.len() == 10 && id[word.len()..].starts_with('T'))
+                })
+            {
+                split.push(format!("{word:?} of {id:?} in {line:?}"));
+            }
+        }
+    }
+    split
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_main_screens_fit_100_and_200_columns_without_splitting_an_identifier() {
+    let s = Snap::new().await;
+    s.env.run(&["authorize"]).await.assert_code(0);
+    let rows = s.write(
+        "rows.csv",
+        "customer,domain\nAdatum,adatum.com\nCoho,cohowinery.com\nContoso,contoso.com\nNorthwind,northwindtraders.com\nWoodgrove,woodgrovebank.com\n",
+    );
+    s.env.run(&["map", "import", &rows]).await.assert_code(0);
+    s.env.run(&["consent", "--all"]).await.assert_code(5);
+
+    let screens: &[(&str, &[&str])] = &[
+        ("customers", &["customers"]),
+        ("customers_gdap", &["customers", "--gdap"]),
+        ("domains", &["domains", "--customer", "contoso.com"]),
+        ("map_list", &["map", "list"]),
+        ("consent", &["consent", "--all"]),
+        ("audit", &["audit"]),
+        ("gdap_list", &["gdap", "list"]),
+        ("doctor", &["doctor"]),
+    ];
+    for (name, args) in screens {
+        let mut json_args = vec!["-o", "json"];
+        json_args.extend_from_slice(args);
+        let mut ids = Vec::new();
+        identifiers(&s.env.run(&json_args).await.json(), &mut ids);
+        // doctor's checks hold only words and free text; every other screen has identifiers.
+        assert!(
+            *name == "doctor" || !ids.is_empty(),
+            "{name}: no identifiers in its JSON"
+        );
+        for width in [100u16, 200] {
+            let (table, stderr) = on_a_terminal(&s.env, width, args);
+            assert!(table.contains('┆'), "{name} at {width}: no table: {table}");
+            for line in table.lines() {
+                assert!(
+                    unicode_width::UnicodeWidthStr::width(line) <= usize::from(width),
+                    "{name} at {width}: a line of {} columns:\n{table}",
+                    unicode_width::UnicodeWidthStr::width(line)
+                );
+            }
+            let split = split_identifiers(&table, &ids);
+            assert!(split.is_empty(), "{name} at {width}: {split:#?}\n{table}");
+            let notes: String = stderr
+                .lines()
+                .filter(|l| !l.starts_with("sandbox:"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            s.table(
+                &format!("terminal_{width}_{name}"),
+                &format!("{table}--- stderr ---\n{notes}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_split_check_sees_a_split_identifier_and_nothing_else() {
+    let ids = vec![
+        "5a4d0001-b54c-46ec-82fb-000000000006".to_string(),
+        "alpineskihouse.onmicrosoft.com".to_string(),
+    ];
+    let split =
+        "│ 5a4d0001-b54c-46ec-82fb-000 ┆ alpineskihouse.onmicrosoft.c │\n│ 000000006 ┆ om │";
+    assert_eq!(split_identifiers(split, &ids).len(), 2);
+    let whole = "│ 5a4d0001-b54c-46ec-82fb-000000000006 ┆ alpineskihouse.onmicrosoft.com │\n│ 5a4d0001-b54c… ┆ Alpine ┆ 2027-06-21 │";
+    let ids = [ids, vec!["2027-06-21T06:10:31Z".to_string()]].concat();
+    assert!(split_identifiers(whole, &ids).is_empty());
+}

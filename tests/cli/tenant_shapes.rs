@@ -256,3 +256,74 @@ async fn setup_with_a_secret_registers_the_loopback_redirect_on_web() {
         "{app:?}"
     );
 }
+
+/// Entra's AADSTS50020 (the user is not in the tenant) after GDAP expired: consent says "no
+/// access to this tenant" with its own advice, not the missing-role advice a 403 gets.
+#[tokio::test]
+async fn consent_refused_with_aadsts50020_gets_the_no_access_advice() {
+    let mut world = World::empty();
+    let t = world.add_customer("Contoso", "contoso.example.com");
+    let r = world.relationship_mut(&t);
+    r.status = "expired".into();
+    r.end = Some(days_from_now(-3));
+    let w = SimEnv::start(world).await;
+    w.map_all();
+    let out = w
+        .run(&["consent", "--all", "--grant", GRANT, "-o", "json"])
+        .await;
+    out.assert_code(5);
+    let result = &out.json()[0];
+    assert_eq!(result["status"], "failed", "{}", out.stdout);
+    assert_eq!(result["error"]["code"], "gdap_missing", "{}", out.stdout);
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("AADSTS50020"), "{message}");
+    assert!(
+        message.contains("the partner user has no access to this tenant"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("needs Cloud Application Administrator"),
+        "{message}"
+    );
+    assert!(
+        w.writes().is_empty(),
+        "nothing is posted to a tenant csp cannot read"
+    );
+}
+
+/// A customer reached only through GDAP, before consent: Graph refuses and Partner Center has
+/// no record, so `domains` says it is GDAP-only and what to do, instead of guessing.
+#[tokio::test]
+async fn domains_of_a_gdap_only_customer_before_consent_says_so() {
+    let mut world = World::empty();
+    let t = world.add_customer("Northwind Traders", "northwindtraders.example.com");
+    // Not in Partner Center's list: reached through its GDAP relationship alone.
+    world.customer_mut(&t).unwrap().relationship = None;
+    let w = SimEnv::start(world).await;
+    let out = w.run(&["domains", "--customer", &t]).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains(&format!("error: {t} is reached only through GDAP")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("AADSTS65001"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hint: consent the app in that tenant first"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("whether the customer"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+
+    // A tenant neither Partner Center nor GDAP knows keeps Partner Center's own answer.
+    let stranger = "5a4d0001-0000-4000-8000-0000000000ff";
+    let out = w.run(&["domains", "--customer", stranger]).await;
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("reached only through GDAP"),
+        "{}",
+        out.stderr
+    );
+}

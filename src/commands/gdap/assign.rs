@@ -68,6 +68,10 @@ pub struct AssignResult {
 struct AssignReport(Vec<AssignResult>);
 
 impl Render for AssignReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["relationshipId"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec!["customer", "relationshipId", "status", "roles", "error"],

@@ -80,6 +80,22 @@ impl RelationshipView {
 pub struct RelationshipList(pub Vec<RelationshipView>);
 
 impl Render for RelationshipList {
+    fn when_empty(&self, invocation: &str) -> String {
+        format!(
+            "no GDAP relationships (`{invocation} gdap request --customer CLIENT` asks a customer for one)"
+        )
+    }
+
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&[
+            "displayName",
+            "accessAssignments",
+            "autoExtend",
+            "endDate",
+            "approvalLink",
+        ])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![

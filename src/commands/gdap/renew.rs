@@ -56,6 +56,10 @@ pub struct RenewResult {
 struct RenewReport(Vec<RenewResult>);
 
 impl Render for RenewReport {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["relationshipId"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![

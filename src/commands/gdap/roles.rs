@@ -23,6 +23,10 @@ struct RoleRow {
 struct RoleList(Vec<RoleRow>);
 
 impl Render for RoleList {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["id"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec!["name", "id", "canConsent"],
@@ -71,6 +75,10 @@ struct TemplateRow {
 struct TemplateList(Vec<TemplateRow>);
 
 impl Render for TemplateList {
+    fn fit(&self) -> crate::output::Fit {
+        crate::output::Fit::dropping(&["source", "groups"])
+    }
+
     fn rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         (
             vec![
