@@ -7,6 +7,7 @@ use crate::advice;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
 use crate::failure::{Failure, FailureCode};
+use crate::files::FileError;
 use crate::http::{ApiError, HttpSetupError, RemoteError, Service};
 use crate::mapping::MappingError;
 use crate::output::sanitize;
@@ -188,7 +189,7 @@ impl CliError {
         match self {
             CliError::Usage { hint, .. } => hint.clone(),
             CliError::Settings(SettingsError::Config(e)) | CliError::Config(e) => match e {
-                ConfigError::File(_) => None,
+                ConfigError::File(f) => file_hint(f),
                 _ => Some(
                     "fix or remove the file; csp does not overwrite a file it cannot read".into(),
                 ),
@@ -207,6 +208,7 @@ impl CliError {
                     Some("fix the file, or delete it and run `csp authorize` again".into())
                 }
                 SecretStoreError::Vault(e) => vault_hint(e),
+                SecretStoreError::File(f) => file_hint(f),
                 SecretStoreError::Timeout {
                     store: StoreKind::AzureKeyVault,
                     ..
@@ -223,7 +225,7 @@ impl CliError {
             ),
             CliError::Lookup(LookupError::NoTenantId { .. }) => None,
             CliError::Refused { hint, .. } | CliError::SignInNeeded { hint, .. } => hint.clone(),
-            CliError::Mapping(MappingError::File(_)) => None,
+            CliError::Mapping(MappingError::File(f)) => file_hint(f),
             CliError::Mapping(_) => Some(
                 "fix the file (or restore it from version control); csp does not overwrite a file it cannot read".into(),
             ),
@@ -262,6 +264,38 @@ impl CliError {
             lines.push(format!("hint: {}", sanitize::for_terminal(&hint)));
         }
         lines
+    }
+}
+
+/// What to do about a file csp cannot read or write: its permissions, a read-only place, or
+/// another csp holding it.
+fn file_hint(e: &FileError) -> Option<String> {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    match e {
+        FileError::Write { path, source }
+            if matches!(source.kind(), PermissionDenied | ReadOnlyFilesystem) =>
+        {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            Some(format!(
+                "csp writes {} through a temporary file in {}: make that directory writable by you (`chmod u+w {}`), or keep csp's files somewhere writable with --config-dir DIR (or CSP_CONFIG_DIR; --mappings FILE for the mapping file)",
+                path.display(),
+                dir.display(),
+                dir.display()
+            ))
+        }
+        FileError::Read { path, source } if source.kind() == PermissionDenied => Some(format!(
+            "make {} readable by you (`chmod u+r {}`), or point csp elsewhere with --config-dir DIR",
+            path.display(),
+            path.display()
+        )),
+        FileError::LockTimeout { .. } => Some(
+            "another csp command is still using the file: wait for it to finish, then run this again"
+                .into(),
+        ),
+        _ => None,
     }
 }
 
@@ -437,6 +471,34 @@ fn auth_hint(e: &AuthError) -> Option<String> {
 mod tests {
     use super::*;
     use crate::auth::EntraError;
+
+    #[test]
+    fn a_file_in_a_read_only_place_names_the_file_and_the_fix() {
+        for kind in [
+            std::io::ErrorKind::PermissionDenied,
+            std::io::ErrorKind::ReadOnlyFilesystem,
+        ] {
+            let e = CliError::Config(ConfigError::File(FileError::Write {
+                path: "/etc/csp/config.toml".into(),
+                source: std::io::Error::from(kind),
+            }));
+            assert_eq!(e.exit_code(), ExitCode::Failure);
+            let lines = e.render();
+            assert_eq!(lines[0], "error: cannot write /etc/csp/config.toml");
+            let hint = lines.last().unwrap();
+            assert!(
+                hint.starts_with("hint: csp writes /etc/csp/config.toml"),
+                "{hint}"
+            );
+            assert!(hint.contains("`chmod u+w /etc/csp`"), "{hint}");
+            assert!(hint.contains("--config-dir"), "{hint}");
+        }
+        let e = CliError::Mapping(MappingError::File(FileError::Write {
+            path: "/srv/m.json".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }));
+        assert!(!e.render().last().unwrap().starts_with("hint:"));
+    }
 
     #[test]
     fn hints_name_commands_as_this_run_needs_them() {

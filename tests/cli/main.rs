@@ -10,6 +10,8 @@ mod consent;
 mod customers;
 mod device_flow;
 mod docs;
+#[cfg(feature = "sandbox")]
+mod formats;
 mod gdap;
 mod gdap_lifecycle;
 mod help;

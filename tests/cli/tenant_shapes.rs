@@ -310,11 +310,16 @@ async fn domains_of_a_gdap_only_customer_before_consent_says_so() {
     );
     assert!(out.stderr.contains("AADSTS65001"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("hint: consent the app in that tenant first"),
+        out.stderr
+            .contains("hint: consent the app in that tenant first"),
         "{}",
         out.stderr
     );
-    assert!(!out.stderr.contains("whether the customer"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("whether the customer"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
 
     // A tenant neither Partner Center nor GDAP knows keeps Partner Center's own answer.
