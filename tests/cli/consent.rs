@@ -556,7 +556,7 @@ async fn the_table_names_each_customer_and_the_counts() {
     w.map_all();
     let out = w.run(&["consent", "--all", "--grant", GRANT]).await;
     out.assert_code(0);
-    assert!(out.stdout.contains("RESULT"), "{}", out.stdout);
+    assert!(out.stdout.contains("STATUS"), "{}", out.stdout);
     assert!(
         out.stdout.contains("granted") && out.stdout.contains("unchanged"),
         "{}",
