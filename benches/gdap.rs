@@ -32,10 +32,7 @@ async fn main() {
     let delay = Duration::from_millis(knob("CSP_BENCH_DELAY_MS", 20));
     let mut world = World::empty();
     for i in 0..relationships {
-        world.add_customer(
-            &format!("Client {i:05}"),
-            &format!("client{i}.example.com"),
-        );
+        world.add_customer(&format!("Client {i:05}"), &format!("client{i}.example.com"));
     }
     // Approved by every customer, and not yet given to any group: what `assign` is for.
     for r in &mut world.relationships {
