@@ -69,6 +69,37 @@ pub enum FailureCode {
 }
 
 impl FailureCode {
+    /// Every code, in the order of the enum: for tests and the docs check that walk them all
+    /// (a unit test below holds it to what serde knows of the enum).
+    pub const ALL: [FailureCode; 26] = [
+        FailureCode::GdapMissing,
+        FailureCode::GdapRoleMissing,
+        FailureCode::RoleUnassigned,
+        FailureCode::NotInGroup,
+        FailureCode::NotACustomer,
+        FailureCode::ConsentMissing,
+        FailureCode::ScopesDiffer,
+        FailureCode::ResourceMissing,
+        FailureCode::NotVerified,
+        FailureCode::RegrantFailed,
+        FailureCode::ForceUnsafe,
+        FailureCode::NotAttempted,
+        FailureCode::InvalidInput,
+        FailureCode::UnknownDomain,
+        FailureCode::Conflict,
+        FailureCode::AlreadyMapped,
+        FailureCode::MfaRequired,
+        FailureCode::SignInExpired,
+        FailureCode::Throttled,
+        FailureCode::Interrupted,
+        FailureCode::NotStarted,
+        FailureCode::RemoteError,
+        FailureCode::RelationshipEnded,
+        FailureCode::AssignmentPending,
+        FailureCode::ReservedGroup,
+        FailureCode::GroupMissing,
+    ];
+
     /// Whether this failure ends the whole run: every other customer would fail the same way.
     pub fn stops_run(self) -> bool {
         matches!(self, FailureCode::MfaRequired | FailureCode::SignInExpired)
@@ -153,39 +184,28 @@ impl Failure {
 mod tests {
     use super::*;
 
-    /// Every code, so the tests below cover the whole enum.
-    pub(crate) const ALL: [FailureCode; 26] = [
-        FailureCode::GdapMissing,
-        FailureCode::GdapRoleMissing,
-        FailureCode::RoleUnassigned,
-        FailureCode::NotInGroup,
-        FailureCode::NotACustomer,
-        FailureCode::ConsentMissing,
-        FailureCode::ScopesDiffer,
-        FailureCode::ResourceMissing,
-        FailureCode::NotVerified,
-        FailureCode::RegrantFailed,
-        FailureCode::ForceUnsafe,
-        FailureCode::NotAttempted,
-        FailureCode::InvalidInput,
-        FailureCode::UnknownDomain,
-        FailureCode::Conflict,
-        FailureCode::AlreadyMapped,
-        FailureCode::MfaRequired,
-        FailureCode::SignInExpired,
-        FailureCode::Throttled,
-        FailureCode::Interrupted,
-        FailureCode::NotStarted,
-        FailureCode::RemoteError,
-        FailureCode::RelationshipEnded,
-        FailureCode::AssignmentPending,
-        FailureCode::ReservedGroup,
-        FailureCode::GroupMissing,
-    ];
+    /// `ALL` is every variant, in order: serde's "unknown variant" error lists the variants
+    /// the derive knows, so a variant added to the enum but not to `ALL` fails here.
+    #[test]
+    fn all_is_every_variant_of_the_enum() {
+        let err = serde_json::from_value::<FailureCode>(serde_json::json!("no_such_code"))
+            .unwrap_err()
+            .to_string();
+        let known: Vec<&str> = err
+            .split_once("expected one of ")
+            .unwrap_or_else(|| panic!("{err}"))
+            .1
+            .split(", ")
+            .map(|v| v.trim_matches(|c: char| c == '`' || !c.is_ascii_graphic()))
+            .map(|v| v.split('`').next().unwrap_or(v))
+            .collect();
+        let all: Vec<&str> = FailureCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(known, all, "{err}");
+    }
 
     #[test]
     fn json_carries_the_same_word_as_display() {
-        for code in ALL {
+        for code in FailureCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().into()));
             let back: FailureCode = serde_json::from_value(json).unwrap();
@@ -196,7 +216,10 @@ mod tests {
 
     #[test]
     fn only_a_dead_sign_in_or_missing_mfa_stops_the_run() {
-        let stopping: Vec<FailureCode> = ALL.into_iter().filter(|c| c.stops_run()).collect();
+        let stopping: Vec<FailureCode> = FailureCode::ALL
+            .into_iter()
+            .filter(|c| c.stops_run())
+            .collect();
         assert_eq!(
             stopping,
             [FailureCode::MfaRequired, FailureCode::SignInExpired]

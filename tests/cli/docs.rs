@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use csp::ExitCode;
 use csp::advice::AADSTS;
+use csp::failure::FailureCode;
 
 use crate::support::*;
 
@@ -508,4 +509,97 @@ fn the_dead_sign_in_codes_are_all_named_in_the_troubleshooting_page() {
             "AADSTS{code}"
         );
     }
+}
+
+#[test]
+fn the_failure_code_table_in_the_docs_lists_every_failure_code_and_no_other() {
+    let file = repo().join("docs/troubleshooting.md");
+    let rows = table_rows(&file, &["code", "from", "what it means and what to do"]);
+    let documented: Vec<String> = rows
+        .iter()
+        .map(|r| r[0].trim_matches('`').to_string())
+        .collect();
+    let unique: BTreeSet<&String> = documented.iter().collect();
+    assert_eq!(unique.len(), documented.len(), "a code is listed twice");
+    let codes: BTreeSet<String> = FailureCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    let documented: BTreeSet<String> = documented.into_iter().collect();
+    let undocumented: Vec<&String> = codes.difference(&documented).collect();
+    let unknown: Vec<&String> = documented.difference(&codes).collect();
+    assert!(
+        undocumented.is_empty() && unknown.is_empty(),
+        "{}: codes of src/failure.rs missing from its failure-code table: {undocumented:?}; codes in the table that src/failure.rs lacks: {unknown:?}",
+        file.display()
+    );
+}
+
+#[test]
+fn every_gdap_subcommand_has_a_section_in_the_gdap_page() {
+    let cli = csp::cli::Cli::command();
+    let gdap = cli.find_subcommand("gdap").expect("csp has a gdap command");
+    let names: Vec<&str> = gdap
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .filter(|n| *n != "help")
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    let file = repo().join("docs/commands/gdap.md");
+    let text = read(&file);
+    let headings: Vec<&str> = prose_lines(&text)
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.starts_with("## ") || l.starts_with("### "))
+        .collect();
+    let missing: Vec<&&str> = names
+        .iter()
+        .filter(|n| {
+            !headings
+                .iter()
+                .any(|h| h.contains(&format!("`csp gdap {n}`")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} has no `## `csp gdap NAME`` section for {missing:?}",
+        file.display()
+    );
+}
+
+/// The built-in templates' roles, and the task table that says why `standard` has each role,
+/// mirror src/gdap/templates.rs.
+#[test]
+fn the_gdap_page_names_the_built_in_templates_roles() {
+    let file = repo().join("docs/commands/gdap.md");
+    let built_in = csp::gdap::templates::BUILT_IN;
+    let rows = table_rows(&file, &["template", "roles", "for"]);
+    let documented: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r[0].trim_matches('`').to_string(), r[1].clone()))
+        .collect();
+    let expected: Vec<(String, String)> = built_in
+        .iter()
+        .map(|(name, _, roles)| (name.to_string(), roles.join(", ")))
+        .collect();
+    assert_eq!(
+        documented,
+        expected,
+        "{}: the built-in templates differ from src/gdap/templates.rs",
+        file.display()
+    );
+
+    let (_, _, standard) = built_in
+        .iter()
+        .find(|(name, _, _)| *name == "standard")
+        .expect("a built-in `standard` template");
+    let tasks = table_rows(&file, &["task", "least-privileged role"]);
+    let in_table: BTreeSet<&str> = tasks.iter().map(|r| r[1].as_str()).collect();
+    let in_template: BTreeSet<&str> = standard.iter().copied().collect();
+    assert_eq!(
+        in_table,
+        in_template,
+        "{}: the task table names other roles than the `standard` template",
+        file.display()
+    );
 }
