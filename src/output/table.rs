@@ -34,6 +34,7 @@ const GOOD: &[&str] = &[
     "suggested",
     "auto_extend_enabled",
     "requested",
+    "already_requested",
     "in order",
 ];
 const BAD: &[&str] = &[

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::support::sim::*;
+use crate::support::{Output, TestEnv};
 
 const GRANT: &str = "graph=Directory.Read.All,User.Read.All";
 
@@ -356,4 +357,44 @@ async fn renew_and_terminate_change_what_they_say_and_nothing_else() {
     let out = w.run(&["gdap", "terminate", &id, "--yes"]).await;
     out.assert_code(0);
     assert!(out.stderr.contains("already terminated"), "{}", out.stderr);
+}
+
+/// A weekly `gdap renew --yes` asks for a Global Administrator renewal once: the next run
+/// finds the renewal it requested (pending or active) and asks for nothing more.
+#[tokio::test]
+async fn renewing_global_administrator_twice_requests_one_renewal() {
+    let env = TestEnv::new().await.env("CSP_SANDBOX", "1");
+    env.run(&["authorize"]).await.assert_code(0);
+    let count = |out: &Output| {
+        out.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["customer"]["name"] == "Woodgrove Bank")
+            .count()
+    };
+    let before = count(&env.run(&["gdap", "list", "-o", "json"]).await);
+
+    let out = env.run(&["gdap", "renew", "--yes", "-o", "json"]).await;
+    out.assert_code(0);
+    let woodgrove = |out: &Output| {
+        out.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["customer"]["name"] == "Woodgrove Bank")
+            .cloned()
+            .unwrap_or_else(|| panic!("{}", out.stdout))
+    };
+    assert_eq!(woodgrove(&out)["action"], "requested", "{}", out.stdout);
+    let after_one = count(&env.run(&["gdap", "list", "-o", "json"]).await);
+    assert_eq!(after_one, before + 1);
+
+    for _ in 0..2 {
+        let out = env.run(&["gdap", "renew", "--yes", "-o", "json"]).await;
+        out.assert_code(0);
+        assert_eq!(woodgrove(&out)["action"], "already_requested", "{}", out.stdout);
+    }
+    let after_three = count(&env.run(&["gdap", "list", "-o", "json"]).await);
+    assert_eq!(after_three, after_one, "a second renewal was requested");
 }

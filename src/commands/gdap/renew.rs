@@ -26,6 +26,8 @@ use crate::roles::GLOBAL_ADMINISTRATOR;
 pub enum Action {
     AutoExtendEnabled,
     Requested,
+    /// A renewal with the same roles is already pending or active: nothing new is asked.
+    AlreadyRequested,
     None,
     Failed,
 }
@@ -35,6 +37,7 @@ impl Action {
         match self {
             Action::AutoExtendEnabled => "auto_extend_enabled",
             Action::Requested => "requested",
+            Action::AlreadyRequested => "already_requested",
             Action::None => "none",
             Action::Failed => "failed",
         }
@@ -89,26 +92,54 @@ impl Render for RenewReport {
 }
 
 /// What renewing one relationship takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
+#[derive(Debug, Clone, Copy)]
+enum Plan<'a> {
     /// Auto-extend is already on.
     Nothing,
     Extend,
     /// Global Administrator cannot auto-extend: ask for a new relationship.
     Request,
+    /// That was asked already (by an earlier run): this relationship takes over.
+    Renewed(&'a GdapRelationship),
 }
 
-fn plan(r: &GdapRelationship) -> Plan {
+fn plan<'a>(r: &GdapRelationship, all: &'a [GdapRelationship]) -> Plan<'a> {
     if r.auto_extends() {
         Plan::Nothing
     } else if r
         .role_ids()
         .any(|id| id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR))
     {
-        Plan::Request
+        match successor(r, all) {
+            Some(next) => Plan::Renewed(next),
+            None => Plan::Request,
+        }
     } else {
         Plan::Extend
     }
+}
+
+/// Another relationship with the same customer and at least the same roles that is still on
+/// its way (created, awaiting approval, approved, activating) or active until later: a
+/// renewal an earlier run requested. Without this check every run of a weekly job would
+/// request one more.
+fn successor<'a>(
+    r: &GdapRelationship,
+    all: &'a [GdapRelationship],
+) -> Option<&'a GdapRelationship> {
+    let tenant = r.tenant_id()?;
+    let roles: BTreeSet<String> = r.role_ids().map(str::to_ascii_lowercase).collect();
+    let ends = r.end_date_time.as_deref().unwrap_or_default();
+    all.iter().find(|o| {
+        o.id != r.id
+            && o.tenant_id().as_deref() == Some(tenant.as_str())
+            && roles.is_subset(&o.role_ids().map(str::to_ascii_lowercase).collect())
+            && match o.status() {
+                "created" | "approvalPending" | "approved" | "activating" => true,
+                "active" => o.end_date_time.as_deref().unwrap_or_default() > ends,
+                _ => false,
+            }
+    })
 }
 
 pub async fn run(ctx: &Context, args: &GdapRenewArgs) -> Result<(), CliError> {
@@ -120,8 +151,14 @@ pub async fn run(ctx: &Context, args: &GdapRenewArgs) -> Result<(), CliError> {
         .filter(|r| super::list::ends_within(r, args.expiring, now))
         .cloned()
         .collect();
-    let extend = ending.iter().filter(|r| plan(r) == Plan::Extend).count();
-    let new = ending.iter().filter(|r| plan(r) == Plan::Request).count();
+    let extend = ending
+        .iter()
+        .filter(|r| matches!(plan(r, &all), Plan::Extend))
+        .count();
+    let new = ending
+        .iter()
+        .filter(|r| matches!(plan(r, &all), Plan::Request))
+        .count();
     if extend + new == 0 {
         ctx.note(&format!(
             "no relationship that ends within {} days needs renewing",
@@ -180,8 +217,12 @@ async fn renew(
         approval_link: None,
         error: None,
     };
-    let outcome = match plan(r) {
+    let outcome = match plan(r, all) {
         Plan::Nothing => Ok(Action::None),
+        Plan::Renewed(next) => {
+            result.approval_link = super::approval_link_of(next);
+            Ok(Action::AlreadyRequested)
+        }
         Plan::Extend => extend(graph, r).await.map(|()| Action::AutoExtendEnabled),
         Plan::Request => match request_again(graph, r, all, templates).await {
             Ok(new) => {
