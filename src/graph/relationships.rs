@@ -48,6 +48,17 @@ fn roles_json(role_ids: &[String]) -> Value {
     json!({"unifiedRoles": role_ids.iter().map(|id| json!({"roleDefinitionId": id})).collect::<Vec<_>>()})
 }
 
+/// Whether an access assignment returned by `create_assignment` is this call's doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// Graph answered the POST with it.
+    Created,
+    /// Graph answered 409: the group had it before.
+    AlreadyThere,
+    /// The answer was lost and it was read back: this call may or may not have made it.
+    PerhapsCreated,
+}
+
 impl Graph {
     /// One relationship, with its ETag; `None` when Graph does not know it.
     pub async fn relationship(&self, id: &str) -> Result<Option<GdapRelationship>, RemoteError> {
@@ -147,13 +158,13 @@ impl Graph {
 
     /// Gives `role_ids` to the security group `group_id` in an active relationship. Graph keeps
     /// one assignment per group: a 409, or a lost answer, is read back, and the assignment
-    /// found for the group is returned.
+    /// found for the group is returned, with whether this call made it.
     pub async fn create_assignment(
         &self,
         relationship: &str,
         group_id: &str,
         role_ids: &[String],
-    ) -> Result<AccessAssignment, RemoteError> {
+    ) -> Result<(AccessAssignment, Made), RemoteError> {
         let path = format!("{BASE}/{relationship}/accessAssignments");
         let body = json!({
             "accessContainer": {"accessContainerId": group_id, "accessContainerType": "securityGroup"},
@@ -163,8 +174,14 @@ impl Graph {
             .write(Method::POST, &path, Some(body), Vec::new())
             .await
         {
-            Ok(r) => self.read(&r, "POST", &format!("/{path}")),
+            Ok(r) => Ok((self.read(&r, "POST", &format!("/{path}"))?, Made::Created)),
             Err(e) if e_status(&e) == Some(409) || answer_lost(&e) => {
+                // A lost answer may have created it; a 409 means it was there before.
+                let made = if answer_lost(&e) {
+                    Made::PerhapsCreated
+                } else {
+                    Made::AlreadyThere
+                };
                 let existing = self.access_assignments(relationship).await?;
                 existing
                     .into_iter()
@@ -172,6 +189,7 @@ impl Graph {
                         a.group().is_some_and(|g| g.eq_ignore_ascii_case(group_id))
                             && !matches!(a.status.as_deref(), Some("deleted" | "deleting"))
                     })
+                    .map(|a| (a, made))
                     .ok_or(e)
             }
             Err(e) => Err(e),

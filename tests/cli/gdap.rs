@@ -518,6 +518,44 @@ async fn an_existing_assignment_answered_409_is_read_back_not_failed() {
     );
 }
 
+/// Graph may answer a create with an assignment that is already active: it is still this
+/// run's doing, so `assigned`, not `unchanged`.
+#[tokio::test]
+async fn an_assignment_created_active_at_once_is_assigned_not_unchanged() {
+    let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
+    active_relationship_with_group(&graph, "GDAP Cloud Application Administrator").await;
+    let assignment = json!({"@odata.etag": "W/\"a\"", "id": "asg-1", "status": "active",
+        "accessContainer": {"accessContainerId": GROUP, "accessContainerType": "securityGroup"},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": CLOUD_APP_ADMIN}]}});
+    Mock::given(method("GET"))
+        .and(path(format!("{LIST}/{REL}/accessAssignments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{LIST}/{REL}/accessAssignments")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(assignment))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    let out = env
+        .run(&[
+            "gdap",
+            "assign",
+            "--relationship",
+            REL,
+            "--wait",
+            "0",
+            "-o",
+            "json",
+        ])
+        .await;
+    out.assert_code(0);
+    let r = &out.json()[0];
+    assert_eq!(r["status"], "assigned", "{r}");
+    assert_eq!(r["roles"][0]["status"], "assigned", "{r}");
+}
+
 #[tokio::test]
 async fn reserved_groups_are_refused_and_nothing_is_assigned() {
     let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;

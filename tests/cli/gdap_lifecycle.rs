@@ -393,7 +393,12 @@ async fn renewing_global_administrator_twice_requests_one_renewal() {
     for _ in 0..2 {
         let out = env.run(&["gdap", "renew", "--yes", "-o", "json"]).await;
         out.assert_code(0);
-        assert_eq!(woodgrove(&out)["action"], "already_requested", "{}", out.stdout);
+        assert_eq!(
+            woodgrove(&out)["action"],
+            "already_requested",
+            "{}",
+            out.stdout
+        );
     }
     let after_three = count(&env.run(&["gdap", "list", "-o", "json"]).await);
     assert_eq!(after_three, after_one, "a second renewal was requested");

@@ -21,6 +21,7 @@ use crate::graph::Graph;
 use crate::graph::gdap::AccessAssignment;
 use crate::graph::groups::Group;
 use crate::graph::model::GdapRelationship;
+use crate::graph::relationships::Made;
 use crate::http::RemoteError;
 use crate::output::Render;
 use crate::roles::{self, Role};
@@ -407,11 +408,16 @@ impl Run<'_> {
                     .graph
                     .create_assignment(&r.id, &group.id, &role_ids)
                     .await
-                    .map(|a| {
-                        if a.is_active() && holds_all(&a, &role_ids) {
+                    .map(|(a, made)| {
+                        let in_place = a.is_active() && holds_all(&a, &role_ids);
+                        if !in_place {
+                            to_watch.push(group.id.clone());
+                        }
+                        // Only what was there before this run is unchanged, even when Graph
+                        // answers the create with an assignment that is already active.
+                        if in_place && made == Made::AlreadyThere {
                             RoleStatus::Unchanged
                         } else {
-                            to_watch.push(group.id.clone());
                             RoleStatus::Assigned
                         }
                     }),
