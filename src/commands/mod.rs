@@ -18,6 +18,7 @@ pub mod progress;
 pub mod resolve;
 pub mod setup;
 pub mod status;
+pub mod tally;
 pub mod token;
 
 use crate::cli::Command;
