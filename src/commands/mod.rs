@@ -68,6 +68,24 @@ pub(crate) fn emit<T: Render>(ctx: &Context, value: &T) -> Result<(), CliError> 
     Ok(())
 }
 
+/// Writes a listing as `emit` does; an empty one says `empty` on stderr instead, and leaves
+/// stdout empty, except JSON's `[]` (a table or CSV of no rows is nothing at all).
+pub(crate) fn emit_list<T: Render>(
+    ctx: &Context,
+    value: &T,
+    is_empty: bool,
+    empty: &str,
+) -> Result<(), CliError> {
+    if !is_empty {
+        return emit(ctx, value);
+    }
+    ctx.note(empty);
+    if ctx.settings.output == crate::cli::OutputFormat::Json {
+        emit(ctx, value)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn yes_no(v: Option<bool>) -> String {
     match v {
         Some(true) => "yes".into(),
