@@ -793,9 +793,8 @@ async fn ctrl_c_during_an_import_maps_what_checked_out_and_lists_the_rest() {
             .any(|c| c.status.is_some())
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !(answered("/client4.example.com/v2.0/.well-known/openid-configuration")
-        && !w.sim.calls_to("GET", hung).is_empty())
-    {
+    let row4_done = || answered("/client4.example.com/v2.0/.well-known/openid-configuration");
+    while !row4_done() || w.sim.calls_to("GET", hung).is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the import never reached row 4"
