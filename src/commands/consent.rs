@@ -195,12 +195,10 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
                     let stop = *stopped_by.lock().unwrap_or_else(|e| e.into_inner());
                     let outcome = if let Some(code) = stop {
                         not_started(&format!(
-                            "not started: the run stopped ({code} for another customer)"
+                            "the run stopped ({code} for another customer) before its turn"
                         ))
                     } else if ctx.interrupted() {
-                        not_started(
-                            "not started: Ctrl-C came first; run csp consent again to go on",
-                        )
+                        not_started("Ctrl-C came before its turn; run csp consent again to go on")
                     } else {
                         let work = reconciler.reconcile(&target.tenant_id);
                         let outcome = if abandon_in_flight {
