@@ -492,10 +492,13 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
             .filter(|r| r.error.is_some())
             .map(|r| r.line)
             .collect();
+        let which = match not_mapped.len() {
+            0 => String::new(),
+            1 => format!("; not mapped: line {}", line_ranges(&not_mapped)),
+            _ => format!("; not mapped: lines {}", line_ranges(&not_mapped)),
+        };
         ctx.note(&format!(
-            "interrupted: {mapped} of {total} rows mapped; not mapped: {} {} (listed in the report; import the file again to go on, mapped rows come back unchanged)",
-            if not_mapped.len() == 1 { "line" } else { "lines" },
-            line_ranges(&not_mapped)
+            "interrupted: {mapped} of {total} rows mapped{which} (listed in the report; import the file again to go on, mapped rows come back unchanged)"
         ));
     }
     CliError::for_run(
