@@ -918,3 +918,97 @@ async fn an_import_lists_customers_and_relationships_once_for_all_rows() {
         "one listing of the GDAP relationships"
     );
 }
+
+/// On a terminal, the progress bar of an import cut short by Ctrl-C is cleared, not left on
+/// the screen above the report. `script` gives csp a terminal, whose Ctrl-C (byte 3) becomes
+/// SIGINT.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn ctrl_c_clears_the_import_progress_bar_from_the_terminal() {
+    use std::io::{Read, Write};
+
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    let mut file = String::from("customer,domain\n");
+    for i in 1..=4 {
+        world.add_customer(&format!("Client {i}"), &format!("client{i}.example.com"));
+        file.push_str(&format!("Client {i},client{i}.example.com\n"));
+    }
+    let w = SimEnv::start(world).await;
+    w.sim.inject(
+        Fault::on(
+            "GET",
+            "/client3.example.com/v2.0/.well-known/openid-configuration",
+        )
+        .always()
+        .hang(std::time::Duration::from_secs(120)),
+    );
+    let csv = w.env.config_dir().join("clients.csv");
+    std::fs::write(&csv, file).unwrap();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qfec",
+        &format!(
+            "{} map import {} --jobs 2",
+            env!("CARGO_BIN_EXE_csp"),
+            csv.display()
+        ),
+        "/dev/null",
+    ])
+    .envs(
+        w.env
+            .std_cmd()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k, v?))),
+    )
+    .env_remove("NO_COLOR")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (status, text) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The bar is drawn; rows 1, 2 and 4 are checked while row 3 hangs.
+        while !String::from_utf8_lossy(&seen).contains("] 3/4") {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "the import ended before drawing its bar");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        stdin.write_all(&[3]).unwrap();
+        stdin.flush().unwrap();
+        // Not a timing assertion: an import that ignored Ctrl-C would otherwise hang the suite.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the import did not stop on Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut rest = Vec::new();
+        let _ = stdout.read_to_end(&mut rest);
+        seen.extend(rest);
+        (status, String::from_utf8_lossy(&seen).into_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130), "{text:?}");
+    // After the last frame of the bar, the line is cleared (ESC [2K) before anything else.
+    let last_frame = text.rfind("checking [").unwrap();
+    let after = &text[last_frame..];
+    let cleared = after.find("\u{1b}[2K").expect("the bar line is cleared");
+    assert!(
+        !after[cleared..].contains("checking ["),
+        "the bar is drawn again after it was cleared: {text:?}"
+    );
+    assert!(
+        after[cleared..].contains("interrupted: 3 of 4 rows mapped"),
+        "{text:?}"
+    );
+}
