@@ -704,14 +704,26 @@ async fn ctrl_c_lists_unfinished_customers_in_the_table_and_the_csv() {
             .hang(Duration::from_secs(60)),
     );
     for format in ["table", "csv"] {
-        let output = interrupted(
-            &w,
-            &[
-                "consent", "--all", "--grant", GRANT, "--jobs", "1", "-o", format,
-            ],
-            Duration::from_millis(1500),
-        )
-        .await;
+        let posts = w.sim.calls_to("POST", CONSENTS).len();
+        let mut cmd = w.env.std_cmd();
+        cmd.args([
+            "consent", "--all", "--grant", GRANT, "--jobs", "1", "-o", format,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Ctrl-C once the first customer's POST hangs: it is in flight, the rest wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while w.sim.calls_to("POST", CONSENTS).len() == posts {
+            assert!(std::time::Instant::now() < deadline, "no POST was sent");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: signals the child this test started and has not reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
         assert_eq!(output.status.code(), Some(130), "{output:?}");
         let stdout = String::from_utf8_lossy(&output.stdout);
         for name in &names {
