@@ -105,6 +105,12 @@ impl FailureCode {
         matches!(self, FailureCode::MfaRequired | FailureCode::SignInExpired)
     }
 
+    /// Whether the item was cut short rather than failed: Ctrl-C came while it ran
+    /// (`interrupted`), or before it started or after the run stopped (`not_started`).
+    pub fn unfinished(self) -> bool {
+        matches!(self, FailureCode::Interrupted | FailureCode::NotStarted)
+    }
+
     /// The snake_case word JSON and CSV carry.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,9 +1,10 @@
 //! `csp consent`: runs the consent reconciler over the chosen mapped customers, several at a
 //! time within Partner Center's rate limit, with progress on stderr, and reports a result per
-//! customer. On Ctrl-C it starts no new customer and reports what finished.
+//! customer. On Ctrl-C it starts no new customer and reports every one: finished, abandoned in
+//! flight (`interrupted`) or never started (`not_started`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -179,41 +180,56 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
     };
 
     let total = targets.len();
-    let bar = super::progress::bar(ctx, total as u64, "consenting");
+    let what = if args.dry_run {
+        "planning"
+    } else {
+        "consenting"
+    };
+    let bar = super::progress::bar(ctx, total as u64, what);
     let failures = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
+    // The code of a failure that stopped the run (MFA, a dead sign-in), once one has.
+    let stopped_by: std::sync::Mutex<Option<FailureCode>> = std::sync::Mutex::new(None);
     let abandon_in_flight = !args.force;
     let mut results: Vec<(usize, CustomerResult)> =
         futures::stream::iter(targets.iter().enumerate())
             .map(|(i, target)| {
                 let reconciler = &reconciler;
-                let (bar, failures, stop) = (&bar, &failures, &stop);
+                let (bar, failures, stopped_by) = (&bar, &failures, &stopped_by);
                 async move {
-                    if stop.load(Ordering::SeqCst) || ctx.interrupted() {
-                        return None;
-                    }
-                    let work = reconciler.reconcile(&target.tenant_id);
-                    let outcome: Option<Outcome> = if abandon_in_flight {
-                        tokio::select! {
-                            o = work => Some(o),
-                            () = async {
-                                ctx.until_interrupted().await;
-                                tokio::time::sleep(Duration::from_secs(3)).await;
-                            } => Some(interrupted_outcome()),
-                        }
+                    let stop = *stopped_by.lock().unwrap_or_else(|e| e.into_inner());
+                    let outcome = if let Some(code) = stop {
+                        not_started(&format!(
+                            "the run stopped ({code} for another customer) before its turn"
+                        ))
+                    } else if ctx.interrupted() {
+                        not_started("Ctrl-C came before its turn; run csp consent again to go on")
                     } else {
-                        Some(work.await)
+                        let work = reconciler.reconcile(&target.tenant_id);
+                        let outcome = if abandon_in_flight {
+                            tokio::select! {
+                                o = work => o,
+                                () = async {
+                                    ctx.until_interrupted().await;
+                                    tokio::time::sleep(Duration::from_secs(3)).await;
+                                } => interrupted_outcome(),
+                            }
+                        } else {
+                            work.await
+                        };
+                        if let Some(e) = outcome.error.as_ref().filter(|e| e.code.stops_run()) {
+                            stopped_by
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e.code);
+                        }
+                        if !outcome.status.ok() {
+                            let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
+                            bar.set_message(format!("{what} ({n} failed)"));
+                        }
+                        bar.inc(1);
+                        outcome
                     };
-                    let outcome = outcome?;
-                    if outcome.stops_run() {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    if !outcome.status.ok() {
-                        let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
-                        bar.set_message(format!("consenting ({n} failed)"));
-                    }
-                    bar.inc(1);
-                    Some((
+                    (
                         i,
                         CustomerResult {
                             customer: target.customer.clone(),
@@ -223,11 +239,10 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
                             error: outcome.error,
                             warnings: outcome.warnings,
                         },
-                    ))
+                    )
                 }
             })
             .buffer_unordered(usize::from(args.jobs))
-            .filter_map(|r| async move { r })
             .collect()
             .await;
     bar.finish_and_clear();
@@ -238,7 +253,10 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
     if !counts.is_empty() {
         ctx.note(&counts);
     }
-    let done = results.len();
+    let finished = results
+        .iter()
+        .filter(|r| !r.error.as_ref().is_some_and(|e| e.code.unfinished()))
+        .count();
     let report = ConsentReport(results);
     super::emit(ctx, &report)?;
     let stopped = report
@@ -247,7 +265,7 @@ pub async fn run(ctx: &Context, args: &ConsentArgs) -> Result<(), CliError> {
         .any(|r| r.error.as_ref().is_some_and(|e| e.code.stops_run()));
     if ctx.interrupted() && !stopped {
         ctx.note(&format!(
-            "interrupted: {done} of {total} customers finished; the rest were not started or were abandoned in flight"
+            "interrupted: {finished} of {total} customers finished; the rest are listed as interrupted (abandoned in flight) or not_started"
         ));
     }
     CliError::for_run(
@@ -271,7 +289,17 @@ fn interrupted_outcome() -> Outcome {
     }
 }
 
-/// "2 granted, 1 unchanged, 1 failed".
+/// A customer Ctrl-C or a stopped run kept from starting: reported, not dropped.
+fn not_started(message: &str) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        grants: Vec::new(),
+        error: Some(Failure::new(FailureCode::NotStarted, message)),
+        warnings: Vec::new(),
+    }
+}
+
+/// "2 granted, 1 unchanged, 1 failed, 3 not_started".
 fn summary(results: &[CustomerResult]) -> String {
     let order = [
         Status::Granted,
@@ -279,14 +307,14 @@ fn summary(results: &[CustomerResult]) -> String {
         Status::Unchanged,
         Status::GrantedUnverified,
         Status::Planned,
+        Status::WouldForce,
         Status::Failed,
-    ];
-    order
-        .iter()
-        .filter_map(|s| {
-            let n = results.iter().filter(|r| r.status == *s).count();
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    ]
+    .map(Status::as_str);
+    super::tally::line(
+        &order,
+        results
+            .iter()
+            .map(|r| super::tally::word(r.status.as_str(), r.error.as_ref())),
+    )
 }

@@ -413,13 +413,29 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
         return super::emit(ctx, &ImportReport(Vec::new()));
     }
     let checker = Arc::new(checker(ctx, true).await?);
+    // From here Ctrl-C starts no new check, abandons the ones in flight (they only read) and
+    // maps what checked out, so the report says which rows were mapped and which were not.
+    ctx.winds_down_on_interrupt(std::time::Duration::from_secs(10));
     let progress = super::progress::bar(ctx, rows.len() as u64, "checking");
     let checked: Vec<(Row, Result<Checked, Refusal>)> = futures::stream::iter(rows.clone())
         .map(|row| {
             let checker = Arc::clone(&checker);
             let progress = progress.clone();
             async move {
-                let result = checker.check(&row.customer, &row.domain).await;
+                if ctx.interrupted() {
+                    let refusal = Refusal::new(
+                        FailureCode::NotStarted,
+                        "not mapped: Ctrl-C came before this row was checked",
+                    );
+                    return (row, Err(refusal));
+                }
+                let result = tokio::select! {
+                    r = checker.check(&row.customer, &row.domain) => r,
+                    () = ctx.until_interrupted() => Err(Refusal::new(
+                        FailureCode::Interrupted,
+                        "not mapped: Ctrl-C came while this row was being checked",
+                    )),
+                };
                 progress.inc(1);
                 (row, result)
             }
@@ -469,14 +485,59 @@ async fn import(ctx: &Context, args: &MapImportArgs) -> Result<(), CliError> {
         .await?
         .ok();
     let total = reports.len();
+    let counts = super::tally::line(
+        &["added", "replaced", "unchanged", "failed"],
+        reports
+            .iter()
+            .map(|r| super::tally::word(r.status, r.error.as_ref())),
+    );
+    ctx.note(&counts);
     let report = ImportReport(reports);
     super::emit(ctx, &report)?;
+    if ctx.interrupted() {
+        let mapped = report.0.iter().filter(|r| r.error.is_none()).count();
+        let not_mapped: Vec<u64> = report
+            .0
+            .iter()
+            .filter(|r| r.error.is_some())
+            .map(|r| r.line)
+            .collect();
+        let which = match not_mapped.len() {
+            0 => String::new(),
+            1 => format!("; not mapped: line {}", line_ranges(&not_mapped)),
+            _ => format!("; not mapped: lines {}", line_ranges(&not_mapped)),
+        };
+        ctx.note(&format!(
+            "interrupted: {mapped} of {total} rows mapped{which} (listed in the report; import the file again to go on, mapped rows come back unchanged)"
+        ));
+    }
     CliError::for_run(
         report.0.iter().filter_map(|r| r.error.as_ref()),
         total,
         "rows failed",
-        false,
+        ctx.interrupted(),
     )
+}
+
+/// "2, 5-9, 12": line numbers, ascending, with runs shortened.
+fn line_ranges(lines: &[u64]) -> String {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &n in lines {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn failed(row: &Row, tenant: Option<&String>, refusal: &Refusal) -> RowReport {
@@ -676,4 +737,16 @@ async fn suggest(ctx: &Context, args: &MapSuggestArgs) -> Result<(), CliError> {
         ));
     }
     super::emit(ctx, &SuggestReport(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_numbers_are_listed_with_runs_shortened() {
+        assert_eq!(line_ranges(&[4]), "4");
+        assert_eq!(line_ranges(&[2, 5, 6, 7, 8, 9, 12]), "2, 5-9, 12");
+        assert_eq!(line_ranges(&[]), "");
+    }
 }

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod resolve;
 pub mod setup;
 pub mod status;
+pub mod tally;
 pub mod token;
 
 use crate::cli::Command;
@@ -56,13 +57,13 @@ pub async fn dispatch(command: &Command, ctx: &Context) -> Result<(), CliError> 
 /// Writes a result to stdout in the chosen format; says on stderr which table columns were
 /// left out to fit the terminal.
 pub(crate) fn emit<T: Render>(ctx: &Context, value: &T) -> Result<(), CliError> {
-    // A table of nothing is a bare header: say what is empty instead (JSON stays `[]`).
-    if ctx.settings.output == crate::cli::OutputFormat::Table
-        && !value.single()
-        && value.rows().1.is_empty()
-    {
+    // Nothing to list: say so on stderr, in every format. A table of nothing would be a bare
+    // header, so it is not drawn; JSON stays `[]` and CSV empty.
+    if !value.single() && value.rows().1.is_empty() {
         ctx.note(&value.when_empty(&ctx.csp()));
-        return Ok(());
+        if ctx.settings.output == crate::cli::OutputFormat::Table {
+            return Ok(());
+        }
     }
     let emitted = output::emit(&ctx.io, ctx.settings.output, value, ctx.table_style())
         .map_err(CliError::output)?;

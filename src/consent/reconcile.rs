@@ -26,6 +26,8 @@ pub enum Status {
     Regranted,
     GrantedUnverified,
     Planned,
+    /// `--dry-run`: present with fewer scopes than declared; a real run needs `--force`.
+    WouldForce,
     Failed,
 }
 
@@ -37,6 +39,7 @@ impl Status {
             Status::Regranted => "regranted",
             Status::GrantedUnverified => "granted_unverified",
             Status::Planned => "planned",
+            Status::WouldForce => "would_force",
             Status::Failed => "failed",
         }
     }
@@ -272,6 +275,21 @@ impl Reconciler<'_> {
                 .iter()
                 .map(|(g, _)| result(g, Status::Unchanged, None));
             Outcome::new(Status::Unchanged, grants.collect(), None)
+        } else if !differs.is_empty() && !self.options.force && self.options.dry_run {
+            // A plan, not a failure: say what a real run would need.
+            let grants = steps.iter().map(|(g, s)| {
+                let st = match s {
+                    Step::Differs(_) => Status::WouldForce,
+                    other => unchanged_or(other, Status::Planned),
+                };
+                result(g, st, None)
+            });
+            let mut planned = Outcome::new(Status::WouldForce, grants.collect(), None);
+            planned.warnings.push(format!(
+                "consented with fewer scopes than declared ({}): a real run fails with scopes_differ; adding scopes needs --force",
+                differs.join("; ")
+            ));
+            planned
         } else if !differs.is_empty() && !self.options.force {
             let grants = steps.iter().map(|(g, s)| {
                 let st = unchanged_or(s, Status::Failed);

@@ -355,9 +355,27 @@ async fn missing_mfa_stops_the_whole_run_with_exit_4() {
     w.sim.with_world(|w| w.switches.mfa_required = true);
     let out = consent(&w, &["--all", "--jobs", "1"]).await;
     out.assert_code(4);
+    // The customers the stop kept from starting are listed too, as not_started.
     assert_eq!(
         statuses(&out),
-        vec![("failed".into(), "mfa_required".into())]
+        vec![
+            ("failed".into(), "mfa_required".into()),
+            ("failed".into(), "not_started".into()),
+            ("failed".into(), "not_started".into())
+        ]
+    );
+    assert!(
+        out.json()[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the run stopped (mfa_required"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("1 failed, 2 not_started"),
+        "{}",
+        out.stderr
     );
     assert_eq!(w.writes().len(), 1, "no further customer is tried");
     assert!(
@@ -461,6 +479,30 @@ async fn a_dry_run_reads_but_never_writes() {
             .is_empty(),
         "it read"
     );
+}
+
+/// A dry run over a customer that holds fewer scopes is a plan (`would_force`, exit 0), not a
+/// failure: the warning says a real run needs --force.
+#[tokio::test]
+async fn a_dry_run_plans_force_where_scopes_differ() {
+    let (w, _) = one_customer(&[(GRAPH_APP, &["Directory.Read.All"])]).await;
+    let out = consent(&w, &["--all", "--dry-run"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("would_force".into(), "".into())]);
+    let r = &out.json()[0];
+    assert_eq!(r["grants"][0]["status"], "would_force");
+    assert!(
+        r["warnings"][0].as_str().unwrap().contains("--force"),
+        "{r}"
+    );
+    assert!(out.stderr.contains("1 would_force"), "{}", out.stderr);
+    assert_eq!(w.partner_center_writes(), 0);
+
+    // With --force the dry run plans the re-grant.
+    let out = consent(&w, &["--all", "--dry-run", "--force"]).await;
+    out.assert_code(0);
+    assert_eq!(statuses(&out), vec![("planned".into(), "".into())]);
+    assert_eq!(w.partner_center_writes(), 0);
 }
 
 #[tokio::test]
@@ -623,10 +665,77 @@ async fn ctrl_c_reports_what_finished_and_exits_130() {
         "stopped within seconds"
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let n = report.as_array().unwrap().len();
-    assert!((1..12).contains(&n), "reports what finished: {n}");
+    let rows = report.as_array().unwrap();
+    assert_eq!(rows.len(), 12, "every customer is listed: {report}");
+    let code = |r: &Value| r["error"]["code"].as_str().unwrap_or("").to_string();
+    let not_started = rows.iter().filter(|r| code(r) == "not_started").count();
+    let in_flight = rows.iter().filter(|r| code(r) == "interrupted").count();
+    assert!(not_started >= 1, "some never started: {report}");
+    assert_eq!(
+        rows.iter().filter(|r| code(r) != "not_started").count(),
+        w.writes().len(),
+        "exactly the customers that were started are not not_started"
+    );
     assert!(w.writes().len() < 12, "no new customer after Ctrl-C");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{not_started} not_started")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("interrupted: "), "{stderr}");
+    assert!(
+        in_flight + not_started + w.writes().len() >= 12,
+        "the rest finished"
+    );
+}
+
+/// After Ctrl-C the unfinished customers are in every format: the table and the CSV list them
+/// with their codes, as the JSON does.
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_lists_unfinished_customers_in_the_table_and_the_csv() {
+    let names: Vec<String> = (0..6).map(|i| format!("Customer {i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (w, _) = SimEnv::with_customers(&refs).await;
+    // Every POST hangs: one customer in flight, the rest never started.
+    w.sim.inject(
+        Fault::on("POST", CONSENTS)
+            .always()
+            .hang(Duration::from_secs(60)),
+    );
+    for format in ["table", "csv"] {
+        let posts = w.sim.calls_to("POST", CONSENTS).len();
+        let mut cmd = w.env.std_cmd();
+        cmd.args([
+            "consent", "--all", "--grant", GRANT, "--jobs", "1", "-o", format,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Ctrl-C once the first customer's POST hangs: it is in flight, the rest wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while w.sim.calls_to("POST", CONSENTS).len() == posts {
+            assert!(std::time::Instant::now() < deadline, "no POST was sent");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: signals the child this test started and has not reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for name in &names {
+            assert!(stdout.contains(name.as_str()), "{format}: {name}: {stdout}");
+        }
+        let lines = |word: &str| stdout.lines().filter(|l| l.contains(word)).count();
+        assert_eq!(lines("interrupted"), 1, "{format}: {stdout}");
+        assert_eq!(lines("not_started"), 5, "{format}: {stdout}");
+        if format == "csv" {
+            assert!(stdout.starts_with("customer,tenantId,status,"), "{stdout}");
+        }
+    }
 }
 
 /// A customer whose request hangs when Ctrl-C arrives is given a few seconds, then reported
@@ -724,7 +833,10 @@ async fn an_expired_sign_in_stops_the_run_with_exit_4() {
     out.assert_code(4);
     assert_eq!(
         statuses(&out),
-        vec![("failed".into(), "sign_in_expired".into())]
+        vec![
+            ("failed".into(), "sign_in_expired".into()),
+            ("failed".into(), "not_started".into())
+        ]
     );
     assert!(
         out.stderr.contains("hint: run `csp authorize` again"),

@@ -379,6 +379,11 @@ async fn import_tries_every_row_and_keeps_the_good_ones() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr.lines().any(|l| l == "2 added, 4 failed"),
+        "the count line, as consent's: {}",
+        out.stderr
+    );
     let report = out.json();
     let by_line: Vec<(u64, String, String)> = report
         .as_array()
@@ -711,4 +716,299 @@ async fn an_import_reads_the_customer_list_once_not_once_per_row() {
         .map(|r| r.url.path().to_string())
         .collect();
     assert_eq!(reads, ["/v1/customers"], "one listing, no per-tenant read");
+}
+
+/// An empty `map list` says so on stderr, with the commands that map clients, and leaves
+/// stdout empty (`[]` for JSON); under --sandbox the hint says `csp --sandbox`.
+#[tokio::test]
+async fn an_empty_list_says_how_to_map_and_prints_no_bare_header() {
+    let env = TestEnv::new().await;
+    for (format, stdout) in [("table", ""), ("csv", ""), ("json", "[]\n")] {
+        let out = env.run(&["map", "list", "-o", format]).await;
+        out.assert_code(0);
+        assert_eq!(out.stdout, stdout, "{format}");
+        assert!(
+            out.stderr
+                .contains("no mappings yet (try `csp map suggest --clients FILE`, or `csp map --customer CLIENT --domain DOMAIN`)"),
+            "{format}: {}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["--sandbox", "map", "list"]).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("(try `csp --sandbox map suggest"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["-q", "map", "list"]).await;
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// Ctrl-C during `map import`: the rows checked by then are mapped (in one atomic write), the
+/// row in flight is `interrupted`, the rest `not_started`; stderr says how many were mapped
+/// and which lines were not; exit 130.
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_during_an_import_maps_what_checked_out_and_lists_the_rest() {
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    let mut file = String::from("customer,domain\n");
+    for i in 1..=8 {
+        world.add_customer(&format!("Client {i}"), &format!("client{i}.example.com"));
+        file.push_str(&format!("Client {i},client{i}.example.com\n"));
+    }
+    let w = SimEnv::start(world).await;
+    // Row 3's domain lookup never answers: with --jobs 2, rows 1, 2 and 4 are checked, row 3
+    // is in flight and rows 5 to 8 wait.
+    let hung = "/client3.example.com/v2.0/.well-known/openid-configuration";
+    w.sim.inject(
+        Fault::on("GET", hung)
+            .always()
+            .hang(std::time::Duration::from_secs(120)),
+    );
+    let csv = w.env.config_dir().join("clients.csv");
+    std::fs::write(&csv, file).unwrap();
+    let mut child = w
+        .env
+        .std_cmd()
+        .args([
+            "map",
+            "import",
+            csv.to_str().unwrap(),
+            "--jobs",
+            "2",
+            "-o",
+            "json",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let answered = |path: &str| {
+        w.sim
+            .calls_to("GET", path)
+            .iter()
+            .any(|c| c.status.is_some())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let row4_done = || answered("/client4.example.com/v2.0/.well-known/openid-configuration");
+    while !row4_done() || w.sim.calls_to("GET", hung).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never reached row 4"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: signals the child this test started and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        let read = |mut r: Box<dyn std::io::Read + Send>| {
+            let mut s = String::new();
+            r.read_to_string(&mut s).unwrap();
+            s
+        };
+        let err = std::thread::spawn(move || read(Box::new(stderr)));
+        let out = read(Box::new(stdout));
+        (child.wait().unwrap(), out, err.join().unwrap())
+    })
+    .await
+    .unwrap();
+    let (status, stdout, stderr) = output;
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rows: Vec<(u64, String)> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["error"]["code"]
+                    .as_str()
+                    .unwrap_or(r["status"].as_str().unwrap())
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, String)> = [
+        "added",
+        "added",
+        "interrupted",
+        "added",
+        "not_started",
+        "not_started",
+        "not_started",
+        "not_started",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, s)| (i as u64 + 2, s.to_string()))
+    .collect();
+    assert_eq!(rows, expected);
+    assert!(
+        stderr.contains("3 added, 1 interrupted, 4 not_started"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("interrupted: 3 of 8 rows mapped; not mapped: lines 4, 6-9"),
+        "{stderr}"
+    );
+    let mapped: Vec<String> = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(w.env.config_dir().join("mappings.json")).unwrap(),
+    )
+    .unwrap()["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["customer"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(mapped, ["Client 1", "Client 2", "Client 4"]);
+}
+
+/// Many rows are checked against one listing of the customers and one of the GDAP
+/// relationships: no Partner Center read per row, however many rows are GDAP-only.
+#[tokio::test]
+async fn an_import_lists_customers_and_relationships_once_for_all_rows() {
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    let mut file = String::from("customer,domain\n");
+    for i in 0..30 {
+        let t = world.add_customer(&format!("Client {i}"), &format!("client{i}.example.com"));
+        if i % 3 == 0 {
+            // GDAP only: Partner Center does not list it.
+            world.customer_mut(&t).unwrap().relationship = None;
+        }
+        file.push_str(&format!("Client {i},client{i}.example.com\n"));
+    }
+    let w = SimEnv::start(world).await;
+    let csv = w.env.config_dir().join("clients.csv");
+    std::fs::write(&csv, file).unwrap();
+    let out = w
+        .run(&["map", "import", csv.to_str().unwrap(), "-o", "json"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json().as_array().unwrap().len(), 30);
+    assert!(out.stderr.contains("30 added"), "{}", out.stderr);
+    assert_eq!(
+        w.sim.calls_to("GET", "/v1/customers").len(),
+        1,
+        "one listing"
+    );
+    let per_customer: Vec<String> = w
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.path.starts_with("/v1/customers/"))
+        .map(|c| c.path.clone())
+        .collect();
+    assert!(
+        per_customer.is_empty(),
+        "no per-customer read: {per_customer:?}"
+    );
+    assert_eq!(
+        w.sim
+            .calls_to("GET", "/**/tenantRelationships/delegatedAdminRelationships")
+            .len(),
+        1,
+        "one listing of the GDAP relationships"
+    );
+}
+
+/// On a terminal, the progress bar of an import cut short by Ctrl-C is cleared, not left on
+/// the screen above the report. `script` gives csp a terminal, whose Ctrl-C (byte 3) becomes
+/// SIGINT.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn ctrl_c_clears_the_import_progress_bar_from_the_terminal() {
+    use std::io::{Read, Write};
+
+    use crate::support::sim::*;
+    let mut world = World::empty();
+    let mut file = String::from("customer,domain\n");
+    for i in 1..=4 {
+        world.add_customer(&format!("Client {i}"), &format!("client{i}.example.com"));
+        file.push_str(&format!("Client {i},client{i}.example.com\n"));
+    }
+    let w = SimEnv::start(world).await;
+    w.sim.inject(
+        Fault::on(
+            "GET",
+            "/client3.example.com/v2.0/.well-known/openid-configuration",
+        )
+        .always()
+        .hang(std::time::Duration::from_secs(120)),
+    );
+    let csv = w.env.config_dir().join("clients.csv");
+    std::fs::write(&csv, file).unwrap();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qfec",
+        &format!(
+            "{} map import {} --jobs 2",
+            env!("CARGO_BIN_EXE_csp"),
+            csv.display()
+        ),
+        "/dev/null",
+    ])
+    .envs(
+        w.env
+            .std_cmd()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k, v?))),
+    )
+    .env_remove("NO_COLOR")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (status, text) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The bar is drawn; rows 1, 2 and 4 are checked while row 3 hangs.
+        while !String::from_utf8_lossy(&seen).contains("] 3/4") {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "the import ended before drawing its bar");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        stdin.write_all(&[3]).unwrap();
+        stdin.flush().unwrap();
+        // Not a timing assertion: an import that ignored Ctrl-C would otherwise hang the suite.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the import did not stop on Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut rest = Vec::new();
+        let _ = stdout.read_to_end(&mut rest);
+        seen.extend(rest);
+        (status, String::from_utf8_lossy(&seen).into_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130), "{text:?}");
+    // After the last frame of the bar, the line is cleared (ESC [2K) before anything else.
+    let last_frame = text.rfind("checking [").unwrap();
+    let after = &text[last_frame..];
+    let cleared = after.find("\u{1b}[2K").expect("the bar line is cleared");
+    assert!(
+        !after[cleared..].contains("checking ["),
+        "the bar is drawn again after it was cleared: {text:?}"
+    );
+    assert!(
+        after[cleared..].contains("interrupted: 3 of 4 rows mapped"),
+        "{text:?}"
+    );
 }
