@@ -43,8 +43,6 @@ pub enum FailureCode {
     UnknownDomain,
     /// The client or the tenant is already mapped to another.
     Conflict,
-    /// The tenant is already mapped under another client name.
-    AlreadyMapped,
     // Whole-run conditions and the rest.
     /// Partner Center requires MFA (error 900421): every call would fail alike.
     MfaRequired,
@@ -58,10 +56,6 @@ pub enum FailureCode {
     NotStarted,
     /// Any other refusal or failure of a remote call.
     RemoteError,
-    /// GDAP: the relationship ended otherwise than active (declined, expired, terminated).
-    RelationshipEnded,
-    /// GDAP: an access assignment did not become active in time.
-    AssignmentPending,
     /// GDAP: the group is one Microsoft reserves (AdminAgents, HelpdeskAgents, SalesAgents).
     ReservedGroup,
     /// GDAP: the security group the template names does not exist (`--create-groups` makes it).
@@ -71,7 +65,7 @@ pub enum FailureCode {
 impl FailureCode {
     /// Every code, in the order of the enum: for tests and the docs check that walk them all
     /// (a unit test below holds it to what serde knows of the enum).
-    pub const ALL: [FailureCode; 26] = [
+    pub const ALL: [FailureCode; 23] = [
         FailureCode::GdapMissing,
         FailureCode::GdapRoleMissing,
         FailureCode::RoleUnassigned,
@@ -87,15 +81,12 @@ impl FailureCode {
         FailureCode::InvalidInput,
         FailureCode::UnknownDomain,
         FailureCode::Conflict,
-        FailureCode::AlreadyMapped,
         FailureCode::MfaRequired,
         FailureCode::SignInExpired,
         FailureCode::Throttled,
         FailureCode::Interrupted,
         FailureCode::NotStarted,
         FailureCode::RemoteError,
-        FailureCode::RelationshipEnded,
-        FailureCode::AssignmentPending,
         FailureCode::ReservedGroup,
         FailureCode::GroupMissing,
     ];
@@ -129,15 +120,12 @@ impl FailureCode {
             FailureCode::InvalidInput => "invalid_input",
             FailureCode::UnknownDomain => "unknown_domain",
             FailureCode::Conflict => "conflict",
-            FailureCode::AlreadyMapped => "already_mapped",
             FailureCode::MfaRequired => "mfa_required",
             FailureCode::SignInExpired => "sign_in_expired",
             FailureCode::Throttled => "throttled",
             FailureCode::Interrupted => "interrupted",
             FailureCode::NotStarted => "not_started",
             FailureCode::RemoteError => "remote_error",
-            FailureCode::RelationshipEnded => "relationship_ended",
-            FailureCode::AssignmentPending => "assignment_pending",
             FailureCode::ReservedGroup => "reserved_group",
             FailureCode::GroupMissing => "group_missing",
         }
