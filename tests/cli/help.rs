@@ -193,3 +193,42 @@ async fn error_hints_name_commands_in_the_mode_of_the_run() {
     );
     assert!(!hint.contains("`csp map"), "{hint}");
 }
+
+/// csp's own colour: statuses and marks on a terminal, none with `--no-color`, `NO_COLOR`,
+/// `TERM=dumb`, or when stdout is not a terminal.
+#[cfg(all(target_os = "linux", feature = "sandbox"))]
+#[tokio::test]
+async fn tables_are_coloured_on_a_terminal_only_when_allowed() {
+    let env = TestEnv::new().await.env("CSP_SANDBOX", "1");
+    env.run(&["authorize"]).await.assert_code(0);
+    let esc = '\u{1b}';
+    let seen = on_a_terminal(&env, "customers --gdap 2>/dev/null", &[]);
+    assert!(seen.contains("Contoso Ltd"), "{seen:?}");
+    assert!(
+        seen.contains(&format!("{esc}[")),
+        "expected colour: {seen:?}"
+    );
+    for (why, line, extra) in [
+        (
+            "--no-color",
+            "--no-color customers --gdap 2>/dev/null",
+            vec![],
+        ),
+        (
+            "NO_COLOR",
+            "customers --gdap 2>/dev/null",
+            vec![("NO_COLOR", "1")],
+        ),
+        (
+            "TERM=dumb",
+            "customers --gdap 2>/dev/null",
+            vec![("TERM", "dumb")],
+        ),
+    ] {
+        let seen = on_a_terminal(&env, line, &extra);
+        assert!(seen.contains("Contoso Ltd"), "{why}: {seen:?}");
+        assert!(!seen.contains(esc), "{why}: colour in {seen:?}");
+    }
+    let out = env.run(&["customers", "--gdap"]).await;
+    assert!(!out.stdout.contains(esc), "a pipe got colour");
+}
