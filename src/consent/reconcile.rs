@@ -189,21 +189,22 @@ fn resource_missing(e: &ApiError, resource: &str) -> bool {
         || msg.contains(&resource.to_ascii_lowercase())
 }
 
+/// The failure in words: what it means and what to do first (a table shortens the message
+/// to a few lines, so the advice leads), then Microsoft's own answer.
 fn explain(code: FailureCode, e: &RemoteError) -> String {
     let base = e.to_string();
-    match code {
-        FailureCode::GdapRoleMissing => format!(
-            "{base}; the partner user needs Cloud Application Administrator or Application Administrator in this customer through an active GDAP relationship, and membership of AdminAgents"
-        ),
-        FailureCode::GdapMissing => format!(
-            "{base}; there is no active GDAP relationship with this customer: request one (csp gdap request --template consent), have the customer approve it, then assign its roles (csp gdap assign)"
-        ),
-        FailureCode::NotACustomer => {
-            format!("{base}; Partner Center does not know this tenant as your customer")
+    let advice = match code {
+        FailureCode::GdapRoleMissing => {
+            "the partner user needs Cloud Application Administrator or Application Administrator in this customer through an active GDAP relationship, and membership of AdminAgents"
         }
-        FailureCode::MfaRequired => format!("{base}; run csp authorize again and complete MFA"),
-        _ => base,
-    }
+        FailureCode::GdapMissing => {
+            "there is no active GDAP relationship with this customer: request one (csp gdap request --template consent), have the customer approve it, then assign its roles (csp gdap assign)"
+        }
+        FailureCode::NotACustomer => "Partner Center does not know this tenant as your customer",
+        FailureCode::MfaRequired => "run csp authorize again and complete MFA",
+        _ => return base,
+    };
+    format!("{advice}; {base}")
 }
 
 /// The outcome of posting a set of grants one by one.
@@ -703,17 +704,16 @@ fn read_failure(
         }
         other => classify(other, "", tenant, active_gdap),
     };
-    let explained = match code {
+    let message = match code {
         FailureCode::GdapMissing => format!(
-            "{e}; the partner user has no access to this tenant: no active GDAP relationship reaches it, or the user is not in the security group assigned to it"
+            "the partner user has no access to this tenant: no active GDAP relationship reaches it, or the user is not in the security group assigned to it; could not read what the app holds in the tenant: {e}{suffix}"
         ),
-        _ => explain(code, e),
+        _ => format!(
+            "could not read what the app holds in the tenant: {}{suffix}",
+            explain(code, e)
+        ),
     };
-    Outcome::failed(
-        code,
-        format!("could not read what the app holds in the tenant: {explained}{suffix}"),
-        Vec::new(),
-    )
+    Outcome::failed(code, message, Vec::new())
 }
 
 /// Warnings for scopes the app holds beyond the manifest.
