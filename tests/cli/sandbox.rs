@@ -427,3 +427,64 @@ async fn empty_results_say_so_instead_of_printing_a_bare_header() {
     out.assert_code(0);
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
 }
+
+/// `map suggest` and the client lookups as a new user meets them: a one-column list keeps no
+/// quotes in names, a name every Toys customer shares is ambiguous (never a match), a tenant
+/// mapped under another client name is `already_mapped`, and a company name given where a
+/// client is expected names the client mapped to it.
+#[tokio::test]
+async fn suggest_and_client_lookups_read_names_as_people_write_them() {
+    let env = sandboxed().await;
+    env.run(&["authorize"]).await.assert_code(0);
+    env.run(&["map", "--customer", "Contoso", "--domain", "contoso.com"])
+        .await
+        .assert_code(0);
+    let clients = env.config_dir().join("clients.txt");
+    std::fs::write(&clients, "\"Adatum Corporation\"\nToys\nContoso Ltd\n").unwrap();
+    let out = env
+        .run(&[
+            "map",
+            "suggest",
+            "--clients",
+            clients.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .await;
+    out.assert_code(0);
+    let rows = out.json();
+    let row = |client: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["client"] == client)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {client}: {rows}"))
+    };
+    assert_eq!(row("Adatum Corporation")["status"], "suggested");
+    assert_eq!(row("Adatum Corporation")["match"], "Adatum Corporation");
+    let toys = row("Toys");
+    assert_eq!(toys["status"], "ambiguous", "{toys}");
+    let both = [toys["match"].as_str(), toys["runnerUp"].as_str()];
+    assert!(
+        both.contains(&Some("Tailspin Toys")) && both.contains(&Some("Wingtip Toys")),
+        "{toys}"
+    );
+    let contoso = row("Contoso Ltd");
+    assert_eq!(contoso["status"], "already_mapped", "{contoso}");
+    assert_eq!(contoso["mappedAs"], "Contoso", "{contoso}");
+
+    let out = env.run(&["consent", "--customer", "Contoso Ltd"]).await;
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("\"Contoso Ltd\" is not a mapped client; it is the company name of the client \"Contoso\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: use --customer \"Contoso\""),
+        "{}",
+        out.stderr
+    );
+}
