@@ -9,20 +9,14 @@
 //! Knobs: CSP_BENCH_CUSTOMERS (default 1000), CSP_BENCH_RATE (writes/s per app, default the
 //! 50 Partner Center publishes), CSP_BENCH_DELAY_MS (default 20).
 
-use std::collections::BTreeMap;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use csp::sandbox::{CONSENT_RATE, Simulator, World};
+use csp::sandbox::{CONSENT_RATE, World};
 use serde_json::{Value, json};
 
-#[allow(clippy::disallowed_methods)] // benchmark knobs, not csp's configuration
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+
+use common::{count_statuses, csp, knob, signed_in, timed};
 
 #[tokio::main]
 async fn main() {
@@ -39,49 +33,27 @@ async fn main() {
             json!({"customer": name, "tenantId": tenant, "domain": domain, "name": name, "mappedAt": "2026-11-27T10:00:00Z"})
         })
         .collect();
-    let sim = Simulator::start(world).await.unwrap();
-    sim.set_latency(delay);
-    let dir = tempfile::tempdir().unwrap();
-    sim.seed_sign_in(dir.path(), "default").unwrap();
+    let (sim, dir) = signed_in(world, delay).await;
     std::fs::write(
         dir.path().join("mappings.json"),
         json!({"version": 1, "mappings": mappings}).to_string(),
     )
     .unwrap();
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
-    cmd.args([
-        "consent",
-        "--all",
-        "--grant",
-        "graph=Directory.Read.All",
-        "-o",
-        "json",
-    ])
-    .env("CSP_CONFIG_DIR", dir.path())
-    .env("CSP_AUTHORITY_HOST", sim.url())
-    .env("CSP_PARTNER_CENTER_URL", sim.url())
-    .env("CSP_GRAPH_URL", sim.url())
-    .env("NO_PROXY", "*")
-    .env_remove("CSP_REFRESH_TOKEN")
-    .env_remove("CSP_TOKEN_STORE");
-    let started = Instant::now();
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "csp failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let cmd = csp(
+        &sim.url(),
+        dir.path(),
+        &[
+            "consent",
+            "--all",
+            "--grant",
+            "graph=Directory.Read.All",
+            "-o",
+            "json",
+        ],
     );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &rows {
-        *by_status
-            .entry(r["status"].as_str().unwrap_or("?").to_string())
-            .or_default() += 1;
-    }
+    let (out, wall) = timed(cmd).await;
+    let (_, by_status) = count_statuses(&out.stdout);
     let calls = sim.calls();
     let throttled = calls.iter().filter(|c| c.status == Some(429)).count();
     let bound = Duration::from_secs_f64(customers as f64 / rate as f64);

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use csp::sandbox::{Simulator, World};
 use serde_json::Value;
 
+mod common;
+
 const CUSTOMERS: usize = 10_000;
 const PER_PAGE: usize = 500;
 const RUNS: usize = 5;
@@ -112,25 +114,9 @@ async fn main() {
 
     let mut walls = Vec::new();
     for _ in 0..RUNS {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
-        cmd.args(["customers", "-o", "json"])
-            .env("CSP_CONFIG_DIR", dir.path())
-            .env("CSP_AUTHORITY_HOST", &url)
-            .env("CSP_PARTNER_CENTER_URL", &url)
-            .env("CSP_GRAPH_URL", &url)
-            .env("NO_PROXY", "*")
-            .env_remove("CSP_REFRESH_TOKEN")
-            .env_remove("CSP_TOKEN_STORE");
-        let started = Instant::now();
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
-        walls.push(started.elapsed());
-        assert!(
-            out.status.success(),
-            "csp failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let cmd = common::csp(&url, dir.path(), &["customers", "-o", "json"]);
+        let (out, wall) = common::timed(cmd).await;
+        walls.push(wall);
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(rows.len(), CUSTOMERS, "every customer listed");
     }

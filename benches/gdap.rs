@@ -10,20 +10,13 @@
 //! Knobs: CSP_BENCH_RELATIONSHIPS (default 1000), CSP_BENCH_JOBS (`--jobs`, default 8, as
 //! `gdap assign`), CSP_BENCH_DELAY_MS (default 20).
 
-use std::collections::BTreeMap;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use csp::sandbox::{Simulator, World};
-use serde_json::Value;
+use csp::sandbox::World;
 
-#[allow(clippy::disallowed_methods)] // benchmark knobs, not csp's configuration
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+
+use common::{count_statuses, csp, knob, signed_in, timed};
 
 #[tokio::main]
 async fn main() {
@@ -39,49 +32,28 @@ async fn main() {
         r.assignments.clear();
     }
     world.switches.activate_after_reads = 1;
-    let sim = Simulator::start(world).await.unwrap();
-    sim.set_latency(delay);
-    let dir = tempfile::tempdir().unwrap();
-    sim.seed_sign_in(dir.path(), "default").unwrap();
+    let (sim, dir) = signed_in(world, delay).await;
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
-    cmd.args([
-        "gdap",
-        "assign",
-        "--all",
-        "--create-groups",
-        "--add-member",
-        "me",
-        "--jobs",
-        &jobs.to_string(),
-        "-o",
-        "json",
-    ])
-    .env("CSP_CONFIG_DIR", dir.path())
-    .env("CSP_AUTHORITY_HOST", sim.url())
-    .env("CSP_PARTNER_CENTER_URL", sim.url())
-    .env("CSP_GRAPH_URL", sim.url())
-    .env("NO_PROXY", "*")
-    .env_remove("CSP_REFRESH_TOKEN")
-    .env_remove("CSP_TOKEN_STORE");
-    let started = Instant::now();
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "csp failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let jobs_arg = jobs.to_string();
+    let cmd = csp(
+        &sim.url(),
+        dir.path(),
+        &[
+            "gdap",
+            "assign",
+            "--all",
+            "--create-groups",
+            "--add-member",
+            "me",
+            "--jobs",
+            &jobs_arg,
+            "-o",
+            "json",
+        ],
     );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows.len(), relationships, "every relationship reported");
-    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &rows {
-        *by_status
-            .entry(r["status"].as_str().unwrap_or("?").to_string())
-            .or_default() += 1;
-    }
+    let (out, wall) = timed(cmd).await;
+    let (reported, by_status) = count_statuses(&out.stdout);
+    assert_eq!(reported, relationships, "every relationship reported");
     let calls = sim.calls().len();
     let bound = (delay * calls as u32 / jobs as u32).max(Duration::from_millis(1));
     println!(

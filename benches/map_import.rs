@@ -10,20 +10,13 @@
 //! Knobs: CSP_BENCH_ROWS (default 1000), CSP_BENCH_DELAY_MS (default 20), CSP_BENCH_JOBS
 //! (map import's --jobs, default 8).
 
-use std::collections::BTreeMap;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use csp::sandbox::{Simulator, World};
-use serde_json::Value;
+use csp::sandbox::World;
 
-#[allow(clippy::disallowed_methods)] // benchmark knobs, not csp's configuration
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+
+use common::{count_statuses, csp, knob, signed_in, timed};
 
 #[tokio::main]
 async fn main() {
@@ -42,40 +35,26 @@ async fn main() {
         }
         csv.push_str(&format!("{name},{domain}\n"));
     }
-    let sim = Simulator::start(world).await.unwrap();
-    sim.set_latency(delay);
-    let dir = tempfile::tempdir().unwrap();
-    sim.seed_sign_in(dir.path(), "default").unwrap();
+    let (sim, dir) = signed_in(world, delay).await;
     let file = dir.path().join("clients.csv");
     std::fs::write(&file, csv).unwrap();
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csp"));
-    cmd.args(["map", "import", file.to_str().unwrap(), "-o", "json"])
-        .args(["--jobs", &jobs.to_string()])
-        .env("CSP_CONFIG_DIR", dir.path())
-        .env("CSP_AUTHORITY_HOST", sim.url())
-        .env("CSP_PARTNER_CENTER_URL", sim.url())
-        .env("CSP_GRAPH_URL", sim.url())
-        .env("NO_PROXY", "*")
-        .env_remove("CSP_REFRESH_TOKEN")
-        .env_remove("CSP_TOKEN_STORE");
-    let started = Instant::now();
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "csp failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let jobs_arg = jobs.to_string();
+    let cmd = csp(
+        &sim.url(),
+        dir.path(),
+        &[
+            "map",
+            "import",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+            "--jobs",
+            &jobs_arg,
+        ],
     );
-    let report: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &report {
-        *by_status
-            .entry(r["status"].as_str().unwrap_or("?").to_string())
-            .or_default() += 1;
-    }
+    let (out, wall) = timed(cmd).await;
+    let (_, by_status) = count_statuses(&out.stdout);
     let calls = sim.calls();
     let per_customer = calls
         .iter()
