@@ -3,8 +3,6 @@
 //! as if typed, a tip for long options written with one dash, and clap's colour following
 //! csp's (`--no-color`, `NO_COLOR`, `TERM=dumb`, a pipe).
 
-use std::process::Command;
-
 use crate::support::*;
 
 #[tokio::test]
@@ -117,27 +115,14 @@ async fn a_long_option_written_with_one_dash_gets_a_tip() {
     assert!(!out.stderr.contains("'--force'"), "{}", out.stderr);
 }
 
-/// Runs `csp` under a pseudo-terminal (util-linux `script`), so clap decides colour as it
-/// would for a person, and returns what the terminal received.
+/// What a terminal shows of `csp {line}`, with these variables set too.
+#[cfg(target_os = "linux")]
 fn on_a_terminal(env: &TestEnv, line: &str, extra: &[(&str, &str)]) -> String {
-    let base = env.std_cmd();
-    let mut cmd = Command::new("script");
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    cmd.env("TERM", "xterm-256color");
+    let mut cmd = env.on_terminal(line, None);
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let program = base.get_program().to_str().unwrap().to_string();
-    let out = cmd
-        .args(["-qec", &format!("{program} {line}"), "/dev/null"])
-        .output()
-        .expect("util-linux `script` runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    crate::support::terminal::shown(cmd)
 }
 
 #[cfg(target_os = "linux")]

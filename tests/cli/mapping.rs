@@ -925,9 +925,8 @@ async fn an_import_lists_customers_and_relationships_once_for_all_rows() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn ctrl_c_clears_the_import_progress_bar_from_the_terminal() {
-    use std::io::{Read, Write};
-
     use crate::support::sim::*;
+    use crate::support::terminal::ctrl_c_once_shown;
     let mut world = World::empty();
     let mut file = String::from("customer,domain\n");
     for i in 1..=4 {
@@ -945,59 +944,13 @@ async fn ctrl_c_clears_the_import_progress_bar_from_the_terminal() {
     );
     let csv = w.env.config_dir().join("clients.csv");
     std::fs::write(&csv, file).unwrap();
-    let mut cmd = std::process::Command::new("script");
-    cmd.args([
-        "-qfec",
-        &format!(
-            "{} map import {} --jobs 2",
-            env!("CARGO_BIN_EXE_csp"),
-            csv.display()
-        ),
-        "/dev/null",
-    ])
-    .envs(
+    // The bar is drawn; rows 1, 2 and 4 are checked while row 3 hangs.
+    let (status, text) = ctrl_c_once_shown(
         w.env
-            .std_cmd()
-            .get_envs()
-            .filter_map(|(k, v)| Some((k, v?))),
+            .on_terminal(&format!("map import {} --jobs 2", csv.display()), None),
+        "] 3/4",
     )
-    .env_remove("NO_COLOR")
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let (status, text) = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        // The bar is drawn; rows 1, 2 and 4 are checked while row 3 hangs.
-        while !String::from_utf8_lossy(&seen).contains("] 3/4") {
-            let n = stdout.read(&mut buf).unwrap();
-            assert!(n > 0, "the import ended before drawing its bar");
-            seen.extend_from_slice(&buf[..n]);
-        }
-        stdin.write_all(&[3]).unwrap();
-        stdin.flush().unwrap();
-        // Not a timing assertion: an import that ignored Ctrl-C would otherwise hang the suite.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the import did not stop on Ctrl-C");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        let mut rest = Vec::new();
-        let _ = stdout.read_to_end(&mut rest);
-        seen.extend(rest);
-        (status, String::from_utf8_lossy(&seen).into_owned())
-    })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(status.code(), Some(130), "{text:?}");
     // After the last frame of the bar, the line is cleared (ESC [2K) before anything else.
     let last_frame = text.rfind("checking [").unwrap();

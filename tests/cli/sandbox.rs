@@ -275,51 +275,14 @@ async fn the_demo_speaks_json_keeps_quiet_and_takes_a_seed() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn ctrl_c_at_a_step_pause_exits_130_at_once() {
-    use std::io::{Read, Write};
+    use crate::support::terminal::ctrl_c_once_shown;
     let env = TestEnv::new().await;
-    let mut cmd = std::process::Command::new("script");
-    cmd.args([
-        "-qfec",
-        &format!("{} demo --step", env!("CARGO_BIN_EXE_csp")),
-        "/dev/null",
-    ])
-    .envs(env.std_cmd().get_envs().filter_map(|(k, v)| Some((k, v?))))
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let output = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        // Wait for the first pause, which names the command it will run.
-        while !String::from_utf8_lossy(&seen).contains("press Enter to run it") {
-            let n = stdout.read(&mut buf).unwrap();
-            assert!(n > 0, "the demo ended before pausing");
-            seen.extend_from_slice(&buf[..n]);
-        }
-        stdin.write_all(&[3]).unwrap();
-        stdin.flush().unwrap();
-        // Not a timing assertion: a demo that ignored Ctrl-C would otherwise hang the suite.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the demo did not stop on Ctrl-C");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        let mut rest = Vec::new();
-        let _ = stdout.read_to_end(&mut rest);
-        seen.extend(rest);
-        (status, String::from_utf8_lossy(&seen).into_owned())
-    })
-    .await
-    .unwrap();
+    // The first pause names the command it will run.
+    let output = ctrl_c_once_shown(
+        env.on_terminal("demo --step", None),
+        "press Enter to run it",
+    )
+    .await;
     let (status, text) = output;
     assert!(
         text.contains("$ csp --sandbox setup"),

@@ -159,31 +159,16 @@ async fn every_command_prints_what_it_printed_before_on_the_sandbox() {
     s.both("doctor", &["doctor"], 0).await;
 }
 
-/// The screens people look at first, as a terminal `width` columns wide shows them (run under
-/// a pseudo-terminal by util-linux `script`), with what went to stderr after them.
+/// The screens people look at first, as a terminal `width` columns wide shows them, with
+/// what went to stderr after them (not drawn on the terminal, so no progress bar).
+#[cfg(target_os = "linux")]
 fn on_a_terminal(env: &TestEnv, width: u16, args: &[&str]) -> (String, String) {
-    let base = env.std_cmd();
-    let program = base.get_program().to_str().unwrap().to_string();
     let stderr_file = env.config_dir().join("stderr.txt");
-    let line = format!(
-        "stty cols {width} rows 50; {program} {} 2>{}",
-        args.join(" "),
-        stderr_file.display()
-    );
-    let mut cmd = std::process::Command::new("script");
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1")
-        .args(["-qec", &line, "/dev/null"])
-        .output()
-        .expect("util-linux `script` runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let line = format!("{} 2>{}", args.join(" "), stderr_file.display());
+    let mut cmd = env.on_terminal(&line, Some(width));
+    // Colour is tested elsewhere; the snapshots stay readable.
+    cmd.env("NO_COLOR", "1");
+    let stdout = crate::support::terminal::shown(cmd);
     let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
     (stdout, stderr)
 }

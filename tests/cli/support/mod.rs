@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod sim;
+#[cfg(unix)]
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
