@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::cli::OutputFormat;
 use crate::io::IoStreams;
 
-pub use table::{Tone, paint, tone_of};
+pub use table::{Tone, paint, title, tone_of};
 
 /// A result that can be shown in each output format.
 pub trait Render: Serialize {

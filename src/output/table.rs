@@ -108,7 +108,7 @@ pub fn paint(text: &str, tone: Tone, color: bool) -> String {
 }
 
 /// A camelCase key as a table heading: `tenantId` → `TENANT ID`.
-fn title(key: &str) -> String {
+pub fn title(key: &str) -> String {
     let mut out = String::new();
     for c in key.chars() {
         if c.is_ascii_uppercase() && !out.is_empty() {
