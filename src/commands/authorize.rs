@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::auth::browser::BROWSER_TIMEOUT;
 use crate::auth::oauth::AzureTokenResponse;
-use crate::auth::{self, AppCredentials, AuthError, BrowserFlow, Claims, DeviceFlow};
+use crate::auth::{self, AppCredentials, AuthError, BrowserFlow, Claims, DeviceFlow, DevicePrompt};
 use crate::cli::AuthorizeArgs;
 use crate::cloud::Cloud;
 use crate::config::{self, ProfileUpdate};
@@ -222,17 +222,29 @@ async fn device_code_sign_in(
         scopes,
     };
     let prompt = start_after_setup(ctx, &flow).await?;
+    Ok(await_device_sign_in(ctx, &flow, &prompt, None).await?)
+}
+
+/// Shows the device-code prompt (and `note` after it), then a spinner until the user has
+/// signed in or the code has expired. `authorize` and `setup` sign in this way.
+pub(super) async fn await_device_sign_in(
+    ctx: &Context,
+    flow: &DeviceFlow<'_>,
+    prompt: &DevicePrompt,
+    note: Option<&str>,
+) -> Result<AzureTokenResponse, AuthError> {
     ctx.say_sign_in_prompt(&prompt.message());
-    let spinner = super::progress::spinner(
+    if let Some(note) = note {
+        ctx.note(note);
+    }
+    let _spinner = super::progress::spinner(
         ctx,
         format!(
             "Waiting for you to sign in (the code is valid for {} minutes)…",
             prompt.expires_in().as_secs() / 60
         ),
     );
-    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
-    drop(spinner);
-    Ok(tokens?)
+    flow.finish(prompt, tokio::time::sleep).await
 }
 
 /// Starts the device flow. Right after `csp setup` created the app, Entra may not know it

@@ -266,19 +266,14 @@ async fn bootstrap_sign_in(
         ],
     };
     let prompt = flow.start().await?;
-    ctx.say_sign_in_prompt(&prompt.message());
-    ctx.note("(csp setup signs in with Microsoft Graph Command Line Tools; nothing of this sign-in is stored)");
-    let spinner = super::progress::spinner(
+    let tokens = super::authorize::await_device_sign_in(
         ctx,
-        format!(
-            "Waiting for you to sign in (the code is valid for {} minutes)…",
-            prompt.expires_in().as_secs() / 60
-        ),
-    );
-    let tokens = flow.finish(&prompt, tokio::time::sleep).await;
-    drop(spinner);
+        &flow,
+        &prompt,
+        Some("(csp setup signs in with Microsoft Graph Command Line Tools; nothing of this sign-in is stored)"),
+    )
+    .await?;
     use oauth2::TokenResponse;
-    let tokens = tokens?;
     let token = SecretString::from(tokens.access_token().secret().to_string());
     let tenant_id = Claims::from_jwt(token.expose_secret())
         .and_then(|c| c.tid)

@@ -616,3 +616,44 @@ async fn roles_and_templates_are_listed() {
         .collect();
     assert_eq!(names, ["consent", "standard"]);
 }
+
+/// An id Graph does not know (404) is a usage error naming it, for every command that takes
+/// one, and nothing is changed.
+#[tokio::test]
+async fn an_unknown_relationship_id_is_exit_2_for_wait_assign_and_terminate() {
+    let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{LIST}/{REL}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"error": {"code": "NotFound", "message": "The relationship was not found."}}),
+        ))
+        .mount(&graph)
+        .await;
+    for args in [
+        vec!["gdap", "wait", REL, "--timeout", "1"],
+        vec!["gdap", "assign", "--relationship", REL],
+        vec!["gdap", "terminate", REL, "--yes"],
+    ] {
+        let out = env.run(&args).await;
+        out.assert_code(2);
+        assert!(
+            out.stderr
+                .contains(&format!("error: no GDAP relationship has the id {REL}")),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("hint: `csp gdap list` shows them"),
+            "{}",
+            out.stderr
+        );
+    }
+    let writes = graph
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count();
+    assert_eq!(writes, 0, "nothing was sent but reads");
+}

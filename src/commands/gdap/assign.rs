@@ -199,12 +199,7 @@ async fn targets(
     args: &GdapAssignArgs,
 ) -> Result<Vec<GdapRelationship>, CliError> {
     if let Some(id) = &args.relationship {
-        let r = graph.relationship(id.trim()).await?.ok_or_else(|| {
-            CliError::usage(
-                format!("no GDAP relationship has the id {id}"),
-                Some("`csp gdap list` shows them"),
-            )
-        })?;
+        let r = super::relationship_by_id(graph, id).await?;
         if !r.is_active() {
             return Err(not_active(ctx, &r));
         }

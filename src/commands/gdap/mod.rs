@@ -89,6 +89,20 @@ fn status_of(r: &GdapRelationship) -> String {
 }
 
 /// The approval link, while the customer can still approve.
+/// The relationship with this id; an id Graph does not know is a usage error (exit 2).
+async fn relationship_by_id(
+    graph: &crate::graph::Graph,
+    id: &str,
+) -> Result<GdapRelationship, CliError> {
+    let id = id.trim();
+    graph.relationship(id).await?.ok_or_else(|| {
+        CliError::usage(
+            format!("no GDAP relationship has the id {id}"),
+            Some("`csp gdap list` shows them"),
+        )
+    })
+}
+
 fn approval_link_of(r: &GdapRelationship) -> Option<String> {
     matches!(r.status(), "created" | "approvalPending").then(|| gdap::approval_link(&r.id))
 }

@@ -10,12 +10,7 @@ use crate::gdap;
 pub async fn run(ctx: &Context, args: &GdapTerminateArgs) -> Result<(), CliError> {
     let graph = ctx.graph().await?;
     let id = args.id.trim();
-    let r = graph.relationship(id).await?.ok_or_else(|| {
-        CliError::usage(
-            format!("no GDAP relationship has the id {id}"),
-            Some("`csp gdap list` shows them"),
-        )
-    })?;
+    let r = super::relationship_by_id(&graph, id).await?;
     if gdap::has_ended(r.status()) {
         ctx.note(&format!(
             "the relationship is already {}: nothing to do",

@@ -68,12 +68,7 @@ pub async fn run(ctx: &Context, args: &GdapWaitArgs) -> Result<(), CliError> {
     loop {
         let mut still = Vec::new();
         for id in &waiting {
-            let r = graph.relationship(id).await?.ok_or_else(|| {
-                CliError::usage(
-                    format!("no GDAP relationship has the id {id}"),
-                    Some("`csp gdap list` shows them"),
-                )
-            })?;
+            let r = super::relationship_by_id(&graph, id).await?;
             if gdap::has_ended(r.status()) {
                 drop(spinner);
                 return Err(CliError::Refused {
