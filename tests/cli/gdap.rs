@@ -470,13 +470,32 @@ async fn active_relationship_with_group(graph: &MockServer, group_name: &str) {
         .await;
 }
 
+/// The access assignment that gives the group Cloud Application Administrator, active.
+fn active_assignment() -> Value {
+    json!({"@odata.etag": "W/\"a\"", "id": "asg-1", "status": "active",
+        "accessContainer": {"accessContainerId": GROUP, "accessContainerType": "securityGroup"},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": CLOUD_APP_ADMIN}]}})
+}
+
+async fn assign_the_relationship(env: &TestEnv) -> Output {
+    env.run(&[
+        "gdap",
+        "assign",
+        "--relationship",
+        REL,
+        "--wait",
+        "0",
+        "-o",
+        "json",
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn an_existing_assignment_answered_409_is_read_back_not_failed() {
     let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
     active_relationship_with_group(&graph, "GDAP Cloud Application Administrator").await;
-    let assignment = json!({"@odata.etag": "W/\"a\"", "id": "asg-1", "status": "active",
-        "accessContainer": {"accessContainerId": GROUP, "accessContainerType": "securityGroup"},
-        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": CLOUD_APP_ADMIN}]}});
+    let assignment = active_assignment();
     // The first read shows none (a stale view); the POST says it exists; the read-back finds it.
     Mock::given(method("GET"))
         .and(path(format!("{LIST}/{REL}/accessAssignments")))
@@ -497,18 +516,7 @@ async fn an_existing_assignment_answered_409_is_read_back_not_failed() {
         .expect(1)
         .mount(&graph)
         .await;
-    let out = env
-        .run(&[
-            "gdap",
-            "assign",
-            "--relationship",
-            REL,
-            "--wait",
-            "0",
-            "-o",
-            "json",
-        ])
-        .await;
+    let out = assign_the_relationship(&env).await;
     out.assert_code(0);
     let r = &out.json()[0];
     assert_eq!(r["status"], "unchanged", "{r}");
@@ -524,9 +532,7 @@ async fn an_existing_assignment_answered_409_is_read_back_not_failed() {
 async fn an_assignment_created_active_at_once_is_assigned_not_unchanged() {
     let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
     active_relationship_with_group(&graph, "GDAP Cloud Application Administrator").await;
-    let assignment = json!({"@odata.etag": "W/\"a\"", "id": "asg-1", "status": "active",
-        "accessContainer": {"accessContainerId": GROUP, "accessContainerType": "securityGroup"},
-        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": CLOUD_APP_ADMIN}]}});
+    let assignment = active_assignment();
     Mock::given(method("GET"))
         .and(path(format!("{LIST}/{REL}/accessAssignments")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
@@ -538,18 +544,7 @@ async fn an_assignment_created_active_at_once_is_assigned_not_unchanged() {
         .expect(1)
         .mount(&graph)
         .await;
-    let out = env
-        .run(&[
-            "gdap",
-            "assign",
-            "--relationship",
-            REL,
-            "--wait",
-            "0",
-            "-o",
-            "json",
-        ])
-        .await;
+    let out = assign_the_relationship(&env).await;
     out.assert_code(0);
     let r = &out.json()[0];
     assert_eq!(r["status"], "assigned", "{r}");
@@ -648,12 +643,8 @@ async fn an_unknown_relationship_id_is_exit_2_for_wait_assign_and_terminate() {
             out.stderr
         );
     }
-    let writes = graph
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() != "GET")
-        .count();
-    assert_eq!(writes, 0, "nothing was sent but reads");
+    assert!(
+        writes(&graph).await.is_empty(),
+        "nothing was sent but reads"
+    );
 }
