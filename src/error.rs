@@ -498,6 +498,26 @@ mod tests {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         }));
         assert!(!e.render().last().unwrap().starts_with("hint:"));
+        let e = CliError::Mapping(MappingError::File(FileError::Read {
+            path: "/srv/m.json".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        }));
+        assert_eq!(
+            e.render().last().unwrap(),
+            "hint: make /srv/m.json readable by you (`chmod u+r /srv/m.json`), or point csp elsewhere with --config-dir DIR"
+        );
+        let e = CliError::Config(ConfigError::File(FileError::LockTimeout {
+            path: "/srv/config.toml".into(),
+            waited: std::time::Duration::from_secs(10),
+        }));
+        assert!(
+            e.render()
+                .last()
+                .unwrap()
+                .starts_with("hint: another csp command is still using the file"),
+            "{:?}",
+            e.render()
+        );
     }
 
     #[test]

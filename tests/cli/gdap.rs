@@ -551,6 +551,39 @@ async fn an_assignment_created_active_at_once_is_assigned_not_unchanged() {
     assert_eq!(r["roles"][0]["status"], "assigned", "{r}");
 }
 
+/// A create whose answer is lost (5xx) is read back: the assignment found for the group is
+/// reported `assigned` (this run may well have made it), never `unchanged` or failed, and the
+/// POST is not sent again.
+#[tokio::test]
+async fn an_assignment_whose_answer_was_lost_is_read_back_as_assigned() {
+    let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
+    active_relationship_with_group(&graph, "GDAP Cloud Application Administrator").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{LIST}/{REL}/accessAssignments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{LIST}/{REL}/accessAssignments")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [active_assignment()]})),
+        )
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{LIST}/{REL}/accessAssignments")))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    let out = assign_the_relationship(&env).await;
+    out.assert_code(0);
+    let r = &out.json()[0];
+    assert_eq!(r["status"], "assigned", "{r}");
+}
+
 #[tokio::test]
 async fn reserved_groups_are_refused_and_nothing_is_assigned() {
     let (env, _pc, graph) = TestEnv::signed_in_with_apis().await;
